@@ -1,0 +1,55 @@
+#pragma once
+
+#include <airlock/policy/policy.hpp>
+#include <airlock/storage/store.hpp>
+#include <airlock/util/time.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+namespace airlock::proxy {
+
+struct ServerOptions
+{
+  std::string listen_host = "127.0.0.1";
+  std::uint16_t listen_port = 3141;
+  unsigned threads = 0; // 0 = one per core
+};
+
+struct UpstreamOptions
+{
+  std::string index = "https://pypi.org/simple/"; // must end with '/'
+  Seconds timeout = std::chrono::seconds{30};
+  Seconds refresh = std::chrono::minutes{10};
+};
+
+struct ProvenanceOptions
+{
+  std::filesystem::path trusted_root; // empty = not configured
+};
+
+struct AuthOptions
+{
+  bool index_requires_token = false;
+};
+
+struct Config
+{
+  ServerOptions server;
+  UpstreamOptions upstream;
+  storage::Options storage;
+  policy::Options policy;
+  ProvenanceOptions provenance;
+  AuthOptions auth;
+};
+
+// Reads and validates a TOML config file. Throws ConfigError whose one-line message names the
+// file, line, key and problem ("airlock.toml:3: server.lisen: unknown key"); several problems
+// are joined with "; ".
+Config load_config(const std::filesystem::path& path);
+// Parses config text; `source` names it in messages. Throws ConfigError.
+Config parse_config(std::string_view text, const std::string& source);
+
+} // namespace airlock::proxy

@@ -1,0 +1,53 @@
+#pragma once
+
+#include <airlock/util/sha256.hpp>
+#include <airlock/util/time.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace airlock::storage {
+
+// One distribution file as upstream listed it, plus what Airlock observed about it.
+struct FileRecord
+{
+  std::string project;  // PEP 503-normalized project name
+  std::string filename; // as upstream named it; validated (no '/', no control characters)
+  std::string version;  // parsed from the filename; empty when it cannot be parsed
+  Sha256 sha256;        // what upstream declared; the only bytes Airlock will serve
+  std::uint64_t size = 0;                 // 0 when upstream gave none
+  std::optional<Time> upload_time;        // PEP 700; nullopt when upstream gave none
+  Time first_seen{};                      // when Airlock first saw it in a listing
+  std::string requires_python;            // empty when none
+  std::optional<std::string> yanked;      // PEP 592: nullopt = not yanked, "" = no reason
+  std::optional<Sha256> core_metadata;    // PEP 658/714 metadata file hash, when declared
+  std::string url;                        // absolute upstream URL of the file
+  std::optional<Time> removed_upstream;   // when it vanished from the upstream listing
+
+  friend bool operator==(const FileRecord&, const FileRecord&) = default;
+};
+
+// What Airlock knows about a project's upstream listing.
+struct ProjectRecord
+{
+  std::string name;          // PEP 503-normalized
+  std::string etag;          // upstream ETag, for If-None-Match; empty when none
+  Time fetched_at{};         // last successful fetch or revalidation
+  Time first_seen{};         // when Airlock first fetched the project
+  std::string status;        // PEP 792 project-status; empty = active/unspecified
+  std::string status_reason; // PEP 792 reason, if any
+
+  friend bool operator==(const ProjectRecord&, const ProjectRecord&) = default;
+};
+
+// A blob that is in the content-addressed store.
+struct BlobRecord
+{
+  std::uint64_t size = 0;
+  Time stored_at{};
+
+  friend bool operator==(const BlobRecord&, const BlobRecord&) = default;
+};
+
+} // namespace airlock::storage

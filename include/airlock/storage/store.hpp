@@ -1,0 +1,78 @@
+#pragma once
+
+#include <airlock/storage/blob_store.hpp>
+#include <airlock/storage/records.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace airlock::storage {
+
+struct Options
+{
+  std::filesystem::path path = "./airlock-data"; // holds index/ (LMDB) and blobs/
+  std::uint64_t map_size = 32ULL << 30;          // LMDB map size in bytes
+};
+
+// A project's listing as stored: the project record and its files, sorted by filename.
+struct Listing
+{
+  ProjectRecord project;
+  std::vector<FileRecord> files;
+};
+
+// The index (LMDB, typed tables) and the blob store of one data directory.
+// One Store per path per process. Reads are thread-safe and never block on writes;
+// writes are serialized by LMDB (callers keep them off the request threads).
+// LMDB corruption, map full and I/O failures throw StorageError.
+class Store
+{
+public:
+  // Opens or creates <path>/index (LMDB, MDB_NOTLS) and <path>/blobs.
+  explicit Store(const Options& options);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // --- projects and files -------------------------------------------------------------
+  std::optional<ProjectRecord> project(std::string_view name) const;
+  // The project record and its files, read in one transaction; nullopt for an unknown project.
+  std::optional<Listing> listing(std::string_view name) const;
+  // Every known project name, sorted.
+  std::vector<std::string> project_names() const;
+  // The file upstream declared with this sha256 (any project); nullopt when none.
+  std::optional<FileRecord> file_by_sha256(const Sha256& sha256) const;
+
+  // Replaces a project's upstream listing in one write transaction and returns the result.
+  // A file seen before keeps its first_seen (and loses removed_upstream if it came back);
+  // a new one gets first_seen = now; a stored file missing from `files` is kept with
+  // removed_upstream = now (or its earlier removal time). project.first_seen is kept when
+  // the project was known, else set to now.
+  Listing put_listing(ProjectRecord project, std::vector<FileRecord> files, Time now);
+  // Records a successful revalidation (upstream answered 304): fetched_at = now.
+  void touch_project(std::string_view name, Time now);
+
+  // --- blobs -----------------------------------------------------------------------------
+  BlobStore& blobs() { return m_blobs; }
+  const BlobStore& blobs() const { return m_blobs; }
+  std::optional<BlobRecord> blob(const Sha256& sha256) const;
+  // Commits a written blob (fsync + rename) and then indexes it, in that order, so the index
+  // never names a blob that is not on disk. Fails when the digest is not `expected`.
+  [[nodiscard]] Expected<void> commit_blob(BlobWriter&& writer, const Sha256& expected, Time now);
+  // Every indexed blob (fsck).
+  std::vector<std::pair<Sha256, BlobRecord>> blob_records() const;
+  // Drops a blob's index entry (fsck --repair).
+  void forget_blob(const Sha256& sha256);
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> m_impl;
+  BlobStore m_blobs;
+};
+
+} // namespace airlock::storage
