@@ -1,0 +1,7 @@
+#include <airlock/proxy/cli.hpp>
+
+int
+main(int argc, char** argv)
+{
+  return airlock::proxy::run(argc, argv);
+}
