@@ -317,6 +317,13 @@ class AirlockTestCase(unittest.TestCase):
     def get(self, path: str, headers: Optional[dict[str, str]] = None) -> Response:
         return http_get(self.airlock.url + path, headers)
 
+    def get_file(self, f: FakeFile) -> Response:
+        """GETs Airlock's /files/ URL of `f`, after its project page (as pip would: Airlock
+        knows a file from a listing before it serves it)."""
+        r = self.get(f"/simple/{f.project}/", {"Accept": JSON_V1})
+        self.assertEqual(r.status, 200, self.diag(f"GET /simple/{f.project}/ (JSON): {r}"))
+        return self.get(f"/files/{f.sha256}/{f.filename}")
+
     def files_url(self, f: FakeFile) -> str:
         return f"{self.airlock.url}/files/{f.sha256}/{f.filename}"
 
@@ -485,7 +492,7 @@ class QuarantineTest(AirlockTestCase):
         self.assertNotIn(self.new.sha256, r.text)
 
     def test_quarantined_file_is_403_with_reason_and_time(self) -> None:
-        r = self.get(f"/files/{self.new.sha256}/{self.new.filename}")
+        r = self.get_file(self.new)
         self.assertEqual(r.status, 403, self.diag(repr(r)))
         body = r.text.strip()
         self.assertIn("quarantined", body.lower())
@@ -497,7 +504,7 @@ class QuarantineTest(AirlockTestCase):
             f"403 body {body!r} should say when it becomes available: {self.until()}")
 
     def test_approved_file_is_served(self) -> None:
-        r = self.get(f"/files/{self.old.sha256}/{self.old.filename}")
+        r = self.get_file(self.old)
         self.assertEqual(r.status, 200, self.diag(repr(r)))
         self.assertTrue(r.complete, repr(r))
         self.assertEqual(hashlib.sha256(r.body).hexdigest(), self.old.sha256)
@@ -547,7 +554,7 @@ class CorruptUpstreamTest(AirlockTestCase):
         self.assert_pip_failed(r)
         self.assertGreaterEqual(self.file_requests(f.filename), 1,
                                 self.diag("Airlock never asked upstream for the file"))
-        self.assert_not_served(self.get(f"/files/{f.sha256}/{f.filename}"), "corrupt")
+        self.assert_not_served(self.get_file(f), "corrupt")
         self.assert_no_blob(f, f.corrupt_sha256)
 
         f.corrupt = False
@@ -558,7 +565,7 @@ class CorruptUpstreamTest(AirlockTestCase):
 
     def test_truncated_download_is_refused_then_recovered(self) -> None:
         f = self.trunc
-        self.assert_not_served(self.get(f"/files/{f.sha256}/{f.filename}"), "truncated")
+        self.assert_not_served(self.get_file(f), "truncated")
         self.assertGreaterEqual(self.file_requests(f.filename), 1, self.diag("no upstream fetch"))
         self.assert_no_blob(f)
         f.truncate = False
@@ -569,7 +576,7 @@ class CorruptUpstreamTest(AirlockTestCase):
 
     def test_upstream_500_is_not_a_file_then_recovered(self) -> None:
         f = self.err
-        r = self.get(f"/files/{f.sha256}/{f.filename}")
+        r = self.get_file(f)
         self.assertGreaterEqual(r.status, 500, self.diag(f"upstream said 500; Airlock: {r!r}"))
         self.assert_no_blob(f)
         f.status = None
@@ -678,7 +685,7 @@ class HtmlUpstreamTest(AirlockTestCase):
         self.assertIsInstance(meta.get("next_available"), str, json.dumps(page, indent=1))
         self.assert_time_near(meta["next_available"], first_sight + QUARANTINE, 120,
                               "next_available vs first sight + 7d")
-        r = self.get(f"/files/{self.wheel.sha256}/{self.wheel.filename}")
+        r = self.get_file(self.wheel)
         self.assertEqual(r.status, 403, self.diag(repr(r)))
         self.assertIn("quarantined", r.text.lower())
 
