@@ -1,6 +1,6 @@
 # Every dependency is a Debian 12 package; .ci/run and the README install them.
 find_package(Threads REQUIRED)
-find_package(Boost 1.81 EXACT REQUIRED COMPONENTS json url)
+find_package(Boost 1.81 REQUIRED CONFIG COMPONENTS json url)
 find_package(OpenSSL 3 REQUIRED)
 find_package(tomlplusplus REQUIRED)
 find_package(fmt REQUIRED)

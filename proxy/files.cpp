@@ -1,0 +1,345 @@
+#include "files.hpp"
+
+#include "upstream_client.hpp"
+#include "writer.hpp"
+
+#include <airlock/policy/policy.hpp>
+#include <airlock/util/log.hpp>
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <fmt/core.h>
+
+#include <sys/sendfile.h>
+
+#include <array>
+#include <cerrno>
+
+namespace airlock::proxy {
+
+namespace {
+
+constexpr std::string_view k_octet_stream = "application/octet-stream";
+constexpr std::string_view k_metadata_suffix = ".metadata";
+// Upstream files whose size upstream did not declare may not exceed this.
+constexpr std::uint64_t k_max_undeclared_size = 20ULL << 30;
+constexpr std::uint64_t k_max_metadata_size = 16ULL << 20;
+constexpr std::size_t k_relay_chunk = 256 * 1024;
+
+// Waits until the socket is writable, or the write timeout passes (then false).
+Awaitable<bool>
+wait_writable(tcp::socket& socket)
+{
+  using namespace net::experimental::awaitable_operators;
+  net::steady_timer timer(socket.get_executor(), k_write_timeout);
+  auto result = co_await (socket.async_wait(tcp::socket::wait_write, use_tuple) || timer.async_wait(use_tuple));
+  if (result.index() != 0) {
+    co_return false;
+  }
+  co_return !std::get<0>(std::get<0>(result));
+}
+
+// Aborts a response mid-body: the client sees a truncated transfer, never a complete one.
+void
+abort_connection(Exchange& exchange)
+{
+  beast::error_code ignored;
+  exchange.stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  exchange.stream.socket().close(ignored);
+  exchange.keep_alive = false;
+}
+
+} // namespace
+
+FileService::FileService(const Config& config, const Clock& clock, storage::Store& store, UpstreamClient& upstream,
+                         Writer& writer)
+  : m_config(config), m_clock(clock), m_store(store), m_upstream(upstream), m_writer(writer)
+{
+}
+
+Awaitable<void>
+FileService::serve(Exchange& exchange, std::string_view sha256_hex, std::string_view filename)
+{
+  const auto sha256 = Sha256::from_hex(sha256_hex);
+  if (!sha256) {
+    co_await send_text(exchange, http::status::not_found, "not found: malformed sha256 in file URL");
+    co_return;
+  }
+  auto file = m_store.file_by_sha256(*sha256);
+  const bool metadata = file && filename == file->filename + std::string(k_metadata_suffix);
+  if (!file || (filename != file->filename && !metadata)) {
+    co_await send_text(exchange, http::status::not_found,
+                       "not found: Airlock has not seen this file in any project listing");
+    co_return;
+  }
+  const auto verdict = policy::decide(*file, m_config.policy, m_clock.now());
+  if (verdict.state != policy::State::approved) {
+    const std::string why = fmt::format("{}: {}", policy::to_string(verdict.state), verdict.reason);
+    exchange.outcome = policy::to_string(verdict.state);
+    co_await send_text(exchange, http::status::forbidden,
+                       fmt::format("{} is not served: {}. Ask your security team to review it.", file->filename, why),
+                       "Forbidden (" + why + ")");
+    co_return;
+  }
+  if (metadata) {
+    co_await serve_metadata(exchange, *file);
+    co_return;
+  }
+  if (m_store.blobs().contains(*sha256)) {
+    exchange.outcome = "hit";
+    co_await serve_blob(exchange, *sha256, k_octet_stream);
+    co_return;
+  }
+  auto lead = co_await m_flights.join("file:" + sha256->hex());
+  if (lead && !m_store.blobs().contains(*sha256)) {
+    exchange.outcome = "miss";
+    co_await fetch_and_relay(exchange, *file);
+    co_return;
+  }
+  // Another request fetched it meanwhile (or failed to).
+  if (m_store.blobs().contains(*sha256)) {
+    exchange.outcome = "hit";
+    co_await serve_blob(exchange, *sha256, k_octet_stream);
+    co_return;
+  }
+  co_await send_text(exchange, http::status::bad_gateway, "upstream fetch of " + file->filename + " failed");
+}
+
+Awaitable<void>
+FileService::serve_blob(Exchange& exchange, const Sha256& sha256, std::string_view content_type)
+{
+  auto blob = m_store.blobs().open(sha256);
+  if (!blob) {
+    co_await send_text(exchange, http::status::not_found, "not found: blob vanished");
+    co_return;
+  }
+  http::response<http::empty_body> response{http::status::ok, 11};
+  response.set(http::field::content_type, content_type);
+  response.set(http::field::etag, "\"" + sha256.hex() + "\"");
+  response.set(http::field::cache_control, "max-age=365000000, immutable, public");
+  response.content_length(blob->size);
+  if (!co_await send_header(exchange, response) || exchange.head) {
+    co_return;
+  }
+  // sendfile: the bytes go from the page cache to the socket without passing through us.
+  auto& socket = exchange.stream.socket();
+  socket.native_non_blocking(true);
+  off_t offset = 0;
+  while (static_cast<std::uint64_t>(offset) < blob->size) {
+    const auto remaining = blob->size - static_cast<std::uint64_t>(offset);
+    const ssize_t sent = ::sendfile(socket.native_handle(), blob->fd.get(), &offset,
+                                    static_cast<size_t>(std::min<std::uint64_t>(remaining, 1ULL << 30)));
+    if (sent > 0) {
+      exchange.bytes += static_cast<std::uint64_t>(sent);
+      continue;
+    }
+    if (sent < 0 && errno == EINTR) {
+      continue;
+    }
+    if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && co_await wait_writable(socket)) {
+      continue;
+    }
+    abort_connection(exchange); // client gone, timed out, or the file shrank
+    co_return;
+  }
+}
+
+Awaitable<void>
+FileService::fetch_and_relay(Exchange& exchange, const storage::FileRecord& file)
+{
+  const std::uint64_t limit = file.size > 0 ? file.size : k_max_undeclared_size;
+  auto body = co_await m_upstream.get_stream(file.url, limit);
+  if (!body) {
+    AIRLOCK_LOG(warn, "fetching {} failed: {}", file.filename, body.error());
+    co_await send_text(exchange, http::status::bad_gateway, "upstream fetch failed: " + body.error());
+    co_return;
+  }
+  auto& upstream = **body;
+  if (upstream.status() != 200) {
+    AIRLOCK_LOG(warn, "fetching {}: upstream answered {}", file.filename, upstream.status());
+    co_await send_text(exchange, http::status::bad_gateway,
+                       fmt::format("upstream answered {} for {}", upstream.status(), file.filename));
+    co_return;
+  }
+  const auto upstream_length = upstream.content_length();
+  if (file.size > 0 && upstream_length && *upstream_length != file.size) {
+    AIRLOCK_LOG(warn, "fetching {}: upstream sends {} bytes, listing declared {}", file.filename, *upstream_length,
+                file.size);
+    co_await send_text(exchange, http::status::bad_gateway,
+                       fmt::format("upstream size {} differs from the declared {}", *upstream_length, file.size));
+    co_return;
+  }
+  auto writer = m_store.blobs().create();
+  if (!writer) {
+    AIRLOCK_LOG(error, "cannot cache {}: {}", file.filename, writer.error());
+    co_await send_text(exchange, http::status::service_unavailable, "cannot store file: " + writer.error());
+    co_return;
+  }
+
+  const std::optional<std::uint64_t> length = file.size > 0 ? std::optional(file.size) : upstream_length;
+  http::response<http::buffer_body> response{http::status::ok, exchange.request.version()};
+  response.set(http::field::server, "airlock");
+  response.set(http::field::content_type, k_octet_stream);
+  response.set(http::field::etag, "\"" + file.sha256.hex() + "\"");
+  response.set(http::field::cache_control, "max-age=365000000, immutable, public");
+  response.keep_alive(exchange.keep_alive);
+  if (length) {
+    response.content_length(*length);
+  } else {
+    response.chunked(true);
+  }
+  exchange.status = 200;
+  http::response_serializer<http::buffer_body> serializer{response};
+  exchange.stream.expires_after(k_write_timeout);
+  auto [header_ec, header_size] = co_await http::async_write_header(exchange.stream, serializer, use_tuple);
+  bool client_ok = !header_ec && !exchange.head;
+  // Sends one chunk; `last` completes the response.
+  const auto send_chunk = [&](const char* data, std::size_t size, bool last) -> Awaitable<void> {
+    if (!client_ok) {
+      co_return;
+    }
+    response.body().data = const_cast<char*>(data);
+    response.body().size = size;
+    response.body().more = !last;
+    exchange.stream.expires_after(k_write_timeout);
+    auto [ec, n] = co_await http::async_write(exchange.stream, serializer, use_tuple);
+    if (ec && ec != http::error::need_buffer) {
+      client_ok = false; // the client left; finish the download for the cache anyway
+      co_return;
+    }
+    exchange.bytes += size;
+  };
+
+  // The last chunk read is held back until the whole file is hashed: a client only ever
+  // completes a response whose bytes match the declared sha256.
+  std::array<std::vector<char>, 2> buffers{std::vector<char>(k_relay_chunk), std::vector<char>(k_relay_chunk)};
+  std::size_t held = 0;
+  int current = 0;
+  std::uint64_t total = 0;
+  std::string failure;
+  for (;;) {
+    auto read = co_await upstream.read_some(buffers[current]);
+    if (!read) {
+      failure = read.error();
+      break;
+    }
+    if (*read == 0) {
+      break;
+    }
+    total += *read;
+    if (auto written = writer->write(std::string_view(buffers[current].data(), *read)); !written) {
+      failure = "cannot store file: " + written.error();
+      break;
+    }
+    if (held > 0) {
+      co_await send_chunk(buffers[1 - current].data(), held, false);
+    }
+    held = *read;
+    current = 1 - current;
+  }
+  const char* held_data = buffers[1 - current].data();
+  if (failure.empty() && length && total != *length) {
+    failure = fmt::format("upstream sent {} bytes, expected {}", total, *length);
+  }
+  if (failure.empty()) {
+    const Sha256 digest = writer->digest();
+    if (digest != file.sha256) {
+      failure = fmt::format("sha256 mismatch: upstream declared {}, bytes hash to {}", file.sha256.hex(), digest.hex());
+    }
+  }
+  if (!failure.empty()) {
+    AIRLOCK_LOG(error, "refusing {} from upstream: {}", file.filename, failure);
+    exchange.outcome = "rejected";
+    abort_connection(exchange);
+    co_return; // the writer's destructor removes the temp file
+  }
+  co_await send_chunk(held_data, held, true);
+  if (header_ec || (!exchange.head && !client_ok)) {
+    exchange.keep_alive = false;
+  }
+  const Time now = m_clock.now();
+  try {
+    auto committed = co_await m_writer.run([&] { return m_store.commit_blob(std::move(*writer), file.sha256, now); });
+    if (!committed) {
+      AIRLOCK_LOG(error, "cannot cache {}: {}", file.filename, committed.error());
+    }
+  } catch (const StorageError& e) {
+    AIRLOCK_LOG(error, "cannot index {}: {}", file.filename, e.what());
+  }
+}
+
+Awaitable<void>
+FileService::serve_metadata(Exchange& exchange, const storage::FileRecord& file)
+{
+  if (!file.core_metadata) {
+    co_await send_text(exchange, http::status::not_found, "not found: upstream declared no metadata for this file");
+    co_return;
+  }
+  const Sha256 sha256 = *file.core_metadata;
+  if (!m_store.blobs().contains(sha256)) {
+    auto lead = co_await m_flights.join("metadata:" + sha256.hex());
+    if (lead && !m_store.blobs().contains(sha256)) {
+      auto fetched = co_await fetch_metadata(file, sha256);
+      if (!fetched) {
+        AIRLOCK_LOG(warn, "metadata of {}: {}", file.filename, fetched.error());
+        co_await send_text(exchange, http::status::bad_gateway, "upstream metadata fetch failed: " + fetched.error());
+        co_return;
+      }
+      exchange.outcome = "miss";
+      http::response<http::span_body<const char>> response{http::status::ok, 11};
+      response.set(http::field::content_type, k_octet_stream);
+      response.set(http::field::etag, "\"" + sha256.hex() + "\"");
+      response.body() = {fetched->data(), fetched->size()};
+      co_await send(exchange, response);
+      co_return;
+    }
+    if (!m_store.blobs().contains(sha256)) {
+      co_await send_text(exchange, http::status::bad_gateway, "upstream metadata fetch failed");
+      co_return;
+    }
+  }
+  exchange.outcome = "hit";
+  co_await serve_blob(exchange, sha256, k_octet_stream);
+}
+
+Awaitable<Expected<std::string>>
+FileService::fetch_metadata(const storage::FileRecord& file, const Sha256& expected)
+{
+  auto body = co_await m_upstream.get_stream(file.url + std::string(k_metadata_suffix), k_max_metadata_size);
+  if (!body) {
+    co_return make_unexpected(body.error());
+  }
+  if ((*body)->status() != 200) {
+    co_return make_unexpected(fmt::format("upstream answered {}", (*body)->status()));
+  }
+  std::string content;
+  std::array<char, 16384> buffer{};
+  for (;;) {
+    auto read = co_await (*body)->read_some(buffer);
+    if (!read) {
+      co_return make_unexpected(read.error());
+    }
+    if (*read == 0) {
+      break;
+    }
+    content.append(buffer.data(), *read);
+  }
+  if (Sha256::of(content) != expected) {
+    co_return make_unexpected("sha256 mismatch: metadata bytes differ from the declared hash");
+  }
+  auto writer = m_store.blobs().create();
+  if (!writer) {
+    co_return make_unexpected(writer.error());
+  }
+  if (auto written = writer->write(content); !written) {
+    co_return make_unexpected(written.error());
+  }
+  writer->digest();
+  const Time now = m_clock.now();
+  auto committed = co_await m_writer.run([&] { return m_store.commit_blob(std::move(*writer), expected, now); });
+  if (!committed) {
+    co_return make_unexpected(committed.error());
+  }
+  co_return content;
+}
+
+} // namespace airlock::proxy

@@ -1,0 +1,42 @@
+#pragma once
+
+// Private to proxy/: /files/<sha256>/<filename> and its .metadata.
+
+#include "exchange.hpp"
+#include "single_flight.hpp"
+
+#include <airlock/proxy/config.hpp>
+#include <airlock/storage/store.hpp>
+
+namespace airlock::proxy {
+
+class UpstreamClient;
+class Writer;
+
+// Serves approved files from the blob store; on a miss, one request per file fetches it from
+// upstream, relaying it to its client while hashing, and keeps it only when the sha256 matches.
+// A client never receives the last byte of a file whose hash is wrong. Thread-safe.
+class FileService
+{
+public:
+  FileService(const Config& config, const Clock& clock, storage::Store& store, UpstreamClient& upstream,
+              Writer& writer);
+
+  // Serves one file request; `filename` is percent-decoded.
+  Awaitable<void> serve(Exchange& exchange, std::string_view sha256_hex, std::string_view filename);
+
+private:
+  Awaitable<void> serve_blob(Exchange& exchange, const Sha256& sha256, std::string_view content_type);
+  Awaitable<void> fetch_and_relay(Exchange& exchange, const storage::FileRecord& file);
+  Awaitable<void> serve_metadata(Exchange& exchange, const storage::FileRecord& file);
+  Awaitable<Expected<std::string>> fetch_metadata(const storage::FileRecord& file, const Sha256& expected);
+
+  const Config& m_config;
+  const Clock& m_clock;
+  storage::Store& m_store;
+  UpstreamClient& m_upstream;
+  Writer& m_writer;
+  SingleFlight m_flights;
+};
+
+} // namespace airlock::proxy

@@ -1,0 +1,225 @@
+#include "project_index.hpp"
+
+#include "upstream_client.hpp"
+#include "writer.hpp"
+
+#include <airlock/policy/policy.hpp>
+#include <airlock/proxy/simple_api.hpp>
+#include <airlock/util/log.hpp>
+
+#include <algorithm>
+#include <mutex>
+
+namespace airlock::proxy {
+
+namespace {
+
+constexpr std::string_view k_upstream_accept =
+  "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01";
+// How long an unknown project, or an upstream failure with nothing stored, is remembered.
+constexpr Seconds k_failure_ttl{10};
+// After an upstream failure, the stored listing is served this long before trying again.
+constexpr Seconds k_retry_after{30};
+
+RenderedPage
+make_page(std::string body)
+{
+  RenderedPage page;
+  page.etag = "\"" + Sha256::of(body).hex().substr(0, 32) + "\"";
+  page.body = std::move(body);
+  return page;
+}
+
+} // namespace
+
+ProjectView
+render_view(const storage::Listing& listing, const policy::Options& policy, Time now, std::string_view file_url_prefix)
+{
+  std::vector<storage::FileRecord> served;
+  served.reserve(listing.files.size());
+  ProjectPage page;
+  page.name = listing.project.name;
+  page.file_url_prefix = std::string(file_url_prefix);
+  page.status = listing.project.status;
+  page.status_reason = listing.project.status_reason;
+  Time valid_until = Time::max();
+  for (const auto& file : listing.files) {
+    const auto verdict = policy::decide(file, policy, now);
+    if (verdict.until) {
+      valid_until = std::min(valid_until, *verdict.until);
+    }
+    if (verdict.state == policy::State::approved) {
+      served.push_back(file);
+      continue;
+    }
+    ++page.withheld;
+    if (verdict.until && (!page.next_available || *verdict.until < *page.next_available)) {
+      page.next_available = verdict.until;
+    }
+  }
+  page.files = served;
+  ProjectView view;
+  view.html = make_page(render_project_html(page));
+  view.json = make_page(render_project_json(page));
+  view.valid_until = valid_until;
+  return view;
+}
+
+ProjectIndex::ProjectIndex(const Config& config, const Clock& clock, storage::Store& store, UpstreamClient& upstream,
+                           Writer& writer)
+  : m_config(config), m_clock(clock), m_store(store), m_upstream(upstream), m_writer(writer)
+{
+}
+
+std::optional<ProjectIndex::Entry>
+ProjectIndex::cached(const std::string& name) const
+{
+  std::shared_lock lock(m_mutex);
+  auto it = m_entries.find(name);
+  if (it == m_entries.end()) {
+    return std::nullopt;
+  }
+  return it->second;
+}
+
+Awaitable<ViewResult>
+ProjectIndex::project(std::string name)
+{
+  // Bounded: each round either finds a fresh entry, or leads a refresh that stores one.
+  for (int round = 0; round < 3; ++round) {
+    const Time now = m_clock.now();
+    if (auto entry = cached(name); entry && now < entry->valid_until) {
+      if (entry->view) {
+        co_return entry->view;
+      }
+      co_return tl::make_unexpected(entry->failure);
+    }
+    auto lead = co_await m_flights.join("project:" + name);
+    if (!lead) {
+      continue; // another request refreshed it meanwhile
+    }
+    Entry entry = co_await refresh(name, now);
+    {
+      std::unique_lock lock(m_mutex);
+      m_entries[name] = entry;
+    }
+    if (entry.view) {
+      co_return entry.view;
+    }
+    co_return tl::make_unexpected(entry.failure);
+  }
+  co_return tl::make_unexpected(PageFailure{503, "project page is being refreshed; try again"});
+}
+
+Awaitable<ProjectIndex::Entry>
+ProjectIndex::refresh(const std::string& name, Time now)
+{
+  auto stored = m_store.listing(name);
+  const Seconds refresh_after = m_config.upstream.refresh;
+  if (stored && now < stored->project.fetched_at + refresh_after) {
+    co_return render(*stored, now, stored->project.fetched_at + refresh_after);
+  }
+
+  const std::string url = m_config.upstream.index + name + "/";
+  auto response = co_await m_upstream.get_page(url, k_upstream_accept, stored ? stored->project.etag : "",
+                                               k_max_upstream_page);
+  std::string problem;
+  if (!response) {
+    problem = response.error();
+  } else if (response->status == 304 && stored) {
+    co_await m_writer.run([&] { m_store.touch_project(name, now); });
+    stored->project.fetched_at = now;
+    co_return render(*stored, now, now + refresh_after);
+  } else if (response->status == 404 || response->status == 410) {
+    if (!stored) {
+      co_return Entry{nullptr, {404, "no such project upstream: " + name}, now + std::min(refresh_after, k_failure_ttl)};
+    }
+    // The whole project was taken down: every file it had is now removed upstream.
+    AIRLOCK_LOG(warn, "upstream no longer has project {}", name);
+    storage::ProjectRecord record = stored->project;
+    record.fetched_at = now;
+    record.etag.clear();
+    auto listing = co_await m_writer.run([&] { return m_store.put_listing(record, {}, now); });
+    co_return render(listing, now, now + refresh_after);
+  } else if (response->status != 200) {
+    problem = "upstream answered " + std::to_string(response->status) + " for " + url;
+  } else {
+    const bool json = response->content_type.find("json") != std::string::npos;
+    auto page = json ? parse_json_page(response->body, response->url, name)
+                     : parse_html_page(response->body, response->url, name);
+    if (!page) {
+      problem = "malformed upstream page for " + name + ": " + page.error();
+    } else {
+      for (const auto& skipped : page->skipped) {
+        AIRLOCK_LOG(warn, "upstream page {}: skipped {}", name, skipped);
+      }
+      storage::ProjectRecord record;
+      record.name = name;
+      record.etag = response->etag;
+      record.fetched_at = now;
+      record.status = page->status;
+      record.status_reason = page->status_reason;
+      const bool is_new = !stored;
+      auto listing =
+        co_await m_writer.run([&] { return m_store.put_listing(std::move(record), std::move(page->files), now); });
+      if (is_new) {
+        std::unique_lock lock(m_mutex);
+        m_root.reset();
+      }
+      co_return render(listing, now, now + refresh_after);
+    }
+  }
+
+  if (stored) {
+    AIRLOCK_LOG(warn, "serving the last good listing of {} (fetched {}): {}", name,
+                format_rfc3339(stored->project.fetched_at), problem);
+    co_return render(*stored, now, now + std::min(refresh_after, k_retry_after));
+  }
+  AIRLOCK_LOG(warn, "cannot fetch project {}: {}", name, problem);
+  co_return Entry{nullptr, {502, "upstream failed: " + problem}, now + std::min(refresh_after, k_failure_ttl)};
+}
+
+ProjectIndex::Entry
+ProjectIndex::render(const storage::Listing& listing, Time now, Time listing_valid_until) const
+{
+  auto view = std::make_shared<ProjectView>(render_view(listing, m_config.policy, now, "../../files/"));
+  view->valid_until = std::min(view->valid_until, listing_valid_until);
+  return Entry{view, {}, view->valid_until};
+}
+
+std::shared_ptr<const ProjectView>
+ProjectIndex::root()
+{
+  const Time now = m_clock.now();
+  {
+    std::shared_lock lock(m_mutex);
+    if (m_root && now < m_root->valid_until) {
+      return m_root;
+    }
+  }
+  const auto names = m_store.project_names();
+  auto view = std::make_shared<ProjectView>();
+  view->html = make_page(render_index_html(names));
+  view->json = make_page(render_index_json(names));
+  view->valid_until = now + m_config.upstream.refresh;
+  std::unique_lock lock(m_mutex);
+  m_root = view;
+  return view;
+}
+
+void
+ProjectIndex::invalidate(const std::string& name)
+{
+  std::unique_lock lock(m_mutex);
+  m_entries.erase(name);
+}
+
+void
+ProjectIndex::invalidate_all()
+{
+  std::unique_lock lock(m_mutex);
+  m_entries.clear();
+  m_root.reset();
+}
+
+} // namespace airlock::proxy

@@ -1,0 +1,94 @@
+#pragma once
+
+// Private to proxy/: project pages, kept rendered per state and refreshed from upstream.
+
+#include "net.hpp"
+#include "single_flight.hpp"
+
+#include <airlock/proxy/config.hpp>
+#include <airlock/storage/store.hpp>
+
+#include <tl/expected.hpp>
+
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+
+namespace airlock::proxy {
+
+class UpstreamClient;
+class Writer;
+
+// One rendered representation, immutable once built.
+struct RenderedPage
+{
+  std::string body;
+  std::string etag; // strong, quoted
+};
+
+// What /simple/<project>/ serves until `valid_until`: the approved files, rendered once.
+struct ProjectView
+{
+  RenderedPage html;
+  RenderedPage json;
+  Time valid_until{};
+};
+
+// Why a page cannot be served: the HTTP status and a one-line message.
+struct PageFailure
+{
+  unsigned status = 502;
+  std::string message;
+};
+
+using ViewResult = tl::expected<std::shared_ptr<const ProjectView>, PageFailure>;
+
+// Serves project pages from memory while their content cannot have changed, re-deciding
+// when a verdict's time comes and refreshing from upstream when the listing is older than
+// [upstream] refresh. Concurrent requests for one stale project cause one upstream fetch.
+// When upstream fails, the last good listing keeps being served. Thread-safe.
+class ProjectIndex
+{
+public:
+  ProjectIndex(const Config& config, const Clock& clock, storage::Store& store, UpstreamClient& upstream,
+               Writer& writer);
+
+  // The view of a normalized project name; fails with 404 for a project upstream does not
+  // have, 502 when upstream fails and nothing is stored.
+  Awaitable<ViewResult> project(std::string name);
+  // The /simple/ root: every project Airlock knows.
+  std::shared_ptr<const ProjectView> root();
+  // Forgets rendered pages so the next request decides again (reviewer decisions).
+  void invalidate(const std::string& name);
+  void invalidate_all();
+
+private:
+  struct Entry
+  {
+    std::shared_ptr<const ProjectView> view; // null while failing
+    PageFailure failure;
+    Time valid_until{};
+  };
+
+  Awaitable<Entry> refresh(const std::string& name, Time now);
+  Entry render(const storage::Listing& listing, Time now, Time listing_valid_until) const;
+  std::optional<Entry> cached(const std::string& name) const;
+
+  const Config& m_config;
+  const Clock& m_clock;
+  storage::Store& m_store;
+  UpstreamClient& m_upstream;
+  Writer& m_writer;
+  SingleFlight m_flights;
+
+  mutable std::shared_mutex m_mutex;
+  std::unordered_map<std::string, Entry> m_entries;
+  std::shared_ptr<const ProjectView> m_root;
+};
+
+// Renders both representations of a project page (shared with snapshots later).
+ProjectView render_view(const storage::Listing& listing, const policy::Options& policy, Time now,
+                        std::string_view file_url_prefix);
+
+} // namespace airlock::proxy

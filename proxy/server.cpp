@@ -1,0 +1,511 @@
+#include <airlock/proxy/server.hpp>
+
+#include "exchange.hpp"
+#include "files.hpp"
+#include "net.hpp"
+#include "project_index.hpp"
+#include "upstream_client.hpp"
+#include "writer.hpp"
+
+#include <airlock/policy/filename.hpp>
+#include <airlock/proxy/simple_api.hpp>
+#include <airlock/util/log.hpp>
+
+#include <boost/asio/signal_set.hpp>
+#include <fmt/core.h>
+
+#include <atomic>
+#include <list>
+#include <mutex>
+#include <thread>
+
+namespace airlock::proxy {
+
+namespace {
+
+constexpr std::size_t k_max_request_header = 16 * 1024;
+constexpr std::size_t k_max_request_body = 1 << 20;
+constexpr std::chrono::seconds k_request_timeout{30}; // a whole request header must arrive by then
+constexpr std::chrono::seconds k_idle_timeout{60};    // keep-alive connections waiting for the next request
+constexpr std::chrono::seconds k_drain_timeout{10};   // in-flight requests get this long at shutdown
+
+std::string_view
+format_suffix_of(Format format)
+{
+  return format == Format::json_v1 ? "json" : "html";
+}
+
+bool
+printable_ascii(std::string_view text)
+{
+  for (unsigned char c : text) {
+    if (c < 0x21 || c > 0x7e) {
+      return false;
+    }
+  }
+  return true;
+}
+
+ // A malformed request gets a 4xx answer; a connection that just ended gets none.
+bool
+answers_parse_error(const beast::error_code& ec)
+{
+  if (ec.category() != http::make_error_code(http::error::bad_target).category()) {
+    return false;
+  }
+  return ec != http::error::end_of_stream && ec != http::error::partial_message && ec != http::error::short_read
+         && ec != http::error::need_more;
+}
+
+// Splits "/a/b/c" into {"a", "b", "c"}; a trailing slash gives a trailing empty segment.
+std::vector<std::string_view>
+split_path(std::string_view path)
+{
+  std::vector<std::string_view> segments;
+  if (path.empty() || path.front() != '/') {
+    return segments;
+  }
+  path.remove_prefix(1);
+  for (;;) {
+    const auto slash = path.find('/');
+    segments.push_back(path.substr(0, slash));
+    if (slash == std::string_view::npos) {
+      break;
+    }
+    path.remove_prefix(slash + 1);
+  }
+  return segments;
+}
+
+} // namespace
+
+struct Server::Impl
+{
+  // A live connection, so shutdown can close the idle ones.
+  struct Session
+  {
+    beast::tcp_stream* stream = nullptr;
+    net::any_io_executor executor;
+    bool idle = true; // guarded by m_sessions_mutex
+  };
+
+  Impl(Config config_in, const Clock& clock_in, ServerTestHooks hooks)
+    : config(std::move(config_in)),
+      clock(clock_in),
+      store(config.storage),
+      threads(config.server.threads == 0 ? std::max(1u, std::thread::hardware_concurrency()) : config.server.threads),
+      ioc(static_cast<int>(threads)),
+      upstream(ioc.get_executor(), upstream_options(config, hooks)),
+      index(config, clock, store, upstream, writer),
+      files(config, clock, store, upstream, writer),
+      acceptor(ioc)
+  {
+    if (const auto removed = store.blobs().remove_temp_files(); removed > 0) {
+      AIRLOCK_LOG(info, "removed {} unfinished downloads left by an earlier run", removed);
+    }
+  }
+
+  static UpstreamClientOptions upstream_options(const Config& config, const ServerTestHooks& hooks)
+  {
+    UpstreamClientOptions options;
+    options.timeout = config.upstream.timeout;
+    options.ca_file = hooks.upstream_ca_file;
+    options.proxies = ProxySettings::from_environment();
+    return options;
+  }
+
+  Awaitable<void> listen();
+  Awaitable<void> run_session(beast::tcp_stream stream, std::string peer);
+  Awaitable<void> handle(Exchange& exchange);
+  Awaitable<void> handle_project(Exchange& exchange, std::string_view raw_name, bool trailing_slash);
+  Awaitable<void> handle_root(Exchange& exchange);
+  Awaitable<void> send_page(Exchange& exchange, const ProjectView& view);
+  void begin_shutdown();
+
+  Config config;
+  const Clock& clock;
+  storage::Store store;
+  unsigned threads;
+  net::io_context ioc;
+  Writer writer;
+  UpstreamClient upstream;
+  ProjectIndex index;
+  FileService files;
+  tcp::acceptor acceptor;
+  std::atomic<bool> stopping{false};
+  std::atomic<std::uint64_t> next_request_id{1};
+
+  std::mutex sessions_mutex;
+  std::list<Session> sessions;
+};
+
+Awaitable<void>
+Server::Impl::listen()
+{
+  for (;;) {
+    auto [ec, socket] = co_await acceptor.async_accept(net::make_strand(ioc), use_tuple);
+    if (ec) {
+      if (stopping || ec == net::error::operation_aborted) {
+        co_return;
+      }
+      // Out of file descriptors and the like: log, breathe, keep accepting.
+      AIRLOCK_LOG(warn, "accept failed: {}", ec.message());
+      net::steady_timer pause(ioc, std::chrono::milliseconds(50));
+      co_await pause.async_wait(use_tuple);
+      continue;
+    }
+    beast::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    auto remote = socket.remote_endpoint(ignored);
+    std::string peer = fmt::format("{}:{}", remote.address().to_string(), remote.port());
+    auto executor = socket.get_executor();
+    net::co_spawn(executor, run_session(beast::tcp_stream(std::move(socket)), std::move(peer)),
+                  [](std::exception_ptr error) {
+                    if (!error) {
+                      return;
+                    }
+                    try {
+                      std::rethrow_exception(error);
+                    } catch (const std::exception& e) {
+                      AIRLOCK_LOG(error, "session failed: {}", e.what());
+                    }
+                  });
+  }
+}
+
+Awaitable<void>
+Server::Impl::run_session(beast::tcp_stream stream, std::string peer)
+{
+  std::list<Session>::iterator registration;
+  {
+    std::lock_guard lock(sessions_mutex);
+    registration = sessions.insert(sessions.end(), Session{&stream, co_await net::this_coro::executor, true});
+  }
+  struct Unregister
+  {
+    Impl& impl;
+    std::list<Session>::iterator it;
+    ~Unregister()
+    {
+      std::lock_guard lock(impl.sessions_mutex);
+      impl.sessions.erase(it);
+    }
+  } unregister{*this, registration};
+
+  beast::flat_buffer buffer;
+  bool first = true;
+  while (!stopping) {
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(k_max_request_header);
+    parser.body_limit(k_max_request_body);
+    stream.expires_after(first ? k_request_timeout : k_idle_timeout);
+    first = false;
+    auto [ec, read] = co_await http::async_read(stream, buffer, parser, use_tuple);
+    {
+      std::lock_guard lock(sessions_mutex);
+      registration->idle = false;
+    }
+    if (ec) {
+      if (answers_parse_error(ec)) {
+        // Answer what we can, then close: the rest of the stream cannot be trusted.
+        Request bad{http::verb::get, "/", 11};
+        Exchange exchange{stream, bad};
+        exchange.keep_alive = false;
+        const auto status = ec == http::error::header_limit  ? http::status::request_header_fields_too_large
+                            : ec == http::error::body_limit ? http::status::payload_too_large
+                                                            : http::status::bad_request;
+        co_await send_text(exchange, status, "bad request: " + ec.message());
+        AIRLOCK_LOG(info, "{} {} - - {} 0B 0ms {}", next_request_id++, peer, exchange.status, ec.message());
+      }
+      break;
+    }
+    const auto started = std::chrono::steady_clock::now();
+    const Request& request = parser.get();
+    Exchange exchange{stream, request};
+    exchange.keep_alive = request.keep_alive() && !stopping;
+    bool failed = false;
+    try {
+      co_await handle(exchange);
+    } catch (const std::exception& e) {
+      // The per-request boundary: a bug or a storage fault costs one request, not the server.
+      AIRLOCK_LOG(error, "{} {} failed: {}", request.method_string(), request.target(), e.what());
+      failed = true;
+    }
+    if (failed) {
+      exchange.keep_alive = false;
+      if (exchange.status == 0) {
+        co_await send_text(exchange, http::status::internal_server_error, "internal error; see the server log");
+      }
+    }
+    const auto elapsed = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started);
+    AIRLOCK_LOG(info, "{} {} {} {} {} {}B {:.1f}ms {}", next_request_id++, peer, request.method_string(),
+                request.target(), exchange.status, exchange.bytes, elapsed.count(),
+                exchange.outcome.empty() ? "-" : exchange.outcome);
+    if (!exchange.keep_alive || !stream.socket().is_open()) {
+      break;
+    }
+    std::lock_guard lock(sessions_mutex);
+    registration->idle = true;
+  }
+  beast::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+Awaitable<void>
+Server::Impl::handle(Exchange& exchange)
+{
+  const auto& request = exchange.request;
+  const std::string_view target = request.target();
+  if (target.empty() || target.front() != '/' || target.size() > 4096 || !printable_ascii(target)) {
+    exchange.keep_alive = false;
+    co_await send_text(exchange, http::status::bad_request, "bad request: malformed request target");
+    co_return;
+  }
+  const auto question = target.find('?');
+  auto path = percent_decode(target.substr(0, question));
+  if (!path) {
+    co_await send_text(exchange, http::status::bad_request, "bad request: malformed percent-encoding in path");
+    co_return;
+  }
+  exchange.path = std::move(*path);
+  if (question != std::string_view::npos) {
+    exchange.query = std::string(target.substr(question + 1));
+  }
+  const auto segments = split_path(exchange.path);
+  for (const auto segment : segments) {
+    if (segment == "." || segment == "..") {
+      co_await send_text(exchange, http::status::bad_request, "bad request: '.' and '..' are not allowed in paths");
+      co_return;
+    }
+  }
+  if (request.method() != http::verb::get && request.method() != http::verb::head) {
+    http::response<http::span_body<const char>> response{http::status::method_not_allowed, 11};
+    response.set(http::field::allow, "GET, HEAD");
+    static constexpr std::string_view k_body = "method not allowed\n";
+    response.body() = {k_body.data(), k_body.size()};
+    co_await send(exchange, response);
+    co_return;
+  }
+  exchange.head = request.method() == http::verb::head;
+
+  if (segments.size() == 2 && segments[0] == "-" && segments[1] == "health") {
+    co_await send_text(exchange, http::status::ok, "ok");
+    co_return;
+  }
+  if (!segments.empty() && segments[0] == "simple") {
+    if (segments.size() == 1) {
+      co_await send_redirect(exchange, http::status::moved_permanently, "simple/");
+    } else if (segments.size() == 2 && segments[1].empty()) {
+      co_await handle_root(exchange);
+    } else if (segments.size() == 2 || (segments.size() == 3 && segments[2].empty())) {
+      co_await handle_project(exchange, segments[1], segments.size() == 3);
+    } else {
+      co_await send_text(exchange, http::status::not_found, "not found");
+    }
+    co_return;
+  }
+  if (segments.size() == 3 && segments[0] == "files") {
+    co_await files.serve(exchange, segments[1], segments[2]);
+    co_return;
+  }
+  co_await send_text(exchange, http::status::not_found, "not found");
+}
+
+Awaitable<void>
+Server::Impl::handle_root(Exchange& exchange)
+{
+  auto view = index.root();
+  co_await send_page(exchange, *view);
+}
+
+Awaitable<void>
+Server::Impl::handle_project(Exchange& exchange, std::string_view raw_name, bool trailing_slash)
+{
+  if (!policy::is_valid_project_name(raw_name)) {
+    co_await send_text(exchange, http::status::not_found, "not found: not a valid project name");
+    co_return;
+  }
+  const std::string name = policy::normalize_project_name(raw_name);
+  if (name != raw_name || !trailing_slash) {
+    // Relative, so it also works behind a reverse proxy that mounts Airlock under a prefix.
+    std::string location = (trailing_slash ? "../" : "") + name + "/";
+    if (!exchange.query.empty()) {
+      location += "?" + exchange.query;
+    }
+    co_await send_redirect(exchange, http::status::moved_permanently, location);
+    co_return;
+  }
+  auto view = co_await index.project(name);
+  if (!view) {
+    exchange.outcome = "failed";
+    co_await send_text(exchange, static_cast<http::status>(view.error().status), view.error().message);
+    co_return;
+  }
+  co_await send_page(exchange, **view);
+}
+
+Awaitable<void>
+Server::Impl::send_page(Exchange& exchange, const ProjectView& view)
+{
+  const auto format = negotiate(exchange.request[http::field::accept], query_param(exchange.query, "format"));
+  if (!format) {
+    co_await send_text(exchange, http::status::not_acceptable,
+                       "not acceptable: this index serves application/vnd.pypi.simple.v1+json, "
+                       "application/vnd.pypi.simple.v1+html and text/html");
+    co_return;
+  }
+  const RenderedPage& page = *format == Format::json_v1 ? view.json : view.html;
+  const bool not_modified = exchange.request[http::field::if_none_match] == page.etag;
+  http::response<http::span_body<const char>> response{not_modified ? http::status::not_modified : http::status::ok,
+                                                        11};
+  response.set(http::field::content_type, content_type(*format));
+  response.set(http::field::etag, page.etag);
+  response.set(http::field::vary, "Accept");
+  response.set(http::field::cache_control, "max-age=0, must-revalidate");
+  if (!not_modified) {
+    response.body() = {page.body.data(), page.body.size()};
+  }
+  exchange.outcome = format_suffix_of(*format);
+  co_await send(exchange, response);
+}
+
+void
+Server::Impl::begin_shutdown()
+{
+  if (stopping.exchange(true)) {
+    return;
+  }
+  AIRLOCK_LOG(info, "shutting down: draining in-flight requests");
+  beast::error_code ignored;
+  acceptor.close(ignored);
+  {
+    // Idle keep-alive connections are closed now; busy ones finish their response first.
+    std::lock_guard lock(sessions_mutex);
+    for (auto& session : sessions) {
+      if (session.idle) {
+        // Runs on the session's strand, where it cannot race the session ending; the session
+        // may still have ended before it runs, so look it up again.
+        net::post(session.executor, [this, stream = session.stream] {
+          std::lock_guard inner(sessions_mutex);
+          for (auto& live : sessions) {
+            if (live.stream == stream && live.idle) {
+              stream->cancel();
+            }
+          }
+        });
+      }
+    }
+  }
+  // Whatever is still running after the drain timeout is cut off.
+  auto deadline = std::make_shared<net::steady_timer>(ioc, k_drain_timeout);
+  deadline->async_wait([this, deadline](beast::error_code) { ioc.stop(); });
+  // Stop as soon as the last session ends.
+  net::co_spawn(
+    ioc,
+    [this]() -> Awaitable<void> {
+      net::steady_timer poll(ioc);
+      for (;;) {
+        {
+          std::lock_guard lock(sessions_mutex);
+          if (sessions.empty()) {
+            break;
+          }
+        }
+        poll.expires_after(std::chrono::milliseconds(20));
+        co_await poll.async_wait(use_tuple);
+      }
+      ioc.stop();
+    },
+    net::detached);
+}
+
+Server::Server(Config config, const Clock& clock, ServerTestHooks hooks)
+  : m_impl(std::make_unique<Impl>(std::move(config), clock, std::move(hooks)))
+{
+}
+
+Server::~Server() = default;
+
+std::uint16_t
+Server::bind()
+{
+  auto& impl = *m_impl;
+  const auto& listen = impl.config.server;
+  beast::error_code ec;
+  const auto address = net::ip::make_address(listen.listen_host, ec);
+  if (ec) {
+    throw Error(fmt::format("cannot listen on {}:{}: not an IP address", listen.listen_host, listen.listen_port));
+  }
+  const tcp::endpoint endpoint(address, listen.listen_port);
+  const auto fail = [&](std::string_view what) {
+    throw Error(fmt::format("cannot listen on {}:{}: {}: {}", listen.listen_host, listen.listen_port, what,
+                            ec.message()));
+  };
+  if (impl.acceptor.open(endpoint.protocol(), ec); ec) {
+    fail("open");
+  }
+  if (impl.acceptor.set_option(net::socket_base::reuse_address(true), ec); ec) {
+    fail("SO_REUSEADDR");
+  }
+  if (impl.acceptor.bind(endpoint, ec); ec) {
+    fail("bind");
+  }
+  if (impl.acceptor.listen(net::socket_base::max_listen_connections, ec); ec) {
+    fail("listen");
+  }
+  return impl.acceptor.local_endpoint().port();
+}
+
+void
+Server::run(HandleSignals signals)
+{
+  auto& impl = *m_impl;
+  const auto endpoint = impl.acceptor.local_endpoint();
+  const auto host = endpoint.address().is_v6() ? "[" + endpoint.address().to_string() + "]"
+                                                 : endpoint.address().to_string();
+  AIRLOCK_LOG(info, "listening on http://{}:{}/ with {} threads; upstream {}; data in {}", host, endpoint.port(),
+              impl.threads, impl.config.upstream.index, impl.config.storage.path.string());
+  net::signal_set signal_set(impl.ioc);
+  if (signals == HandleSignals::yes) {
+    signal_set.add(SIGINT);
+    signal_set.add(SIGTERM);
+    signal_set.async_wait([&impl](beast::error_code ec, int signal) {
+      if (!ec) {
+        AIRLOCK_LOG(info, "received signal {}", signal);
+        impl.begin_shutdown();
+      }
+    });
+  }
+  net::co_spawn(impl.ioc, impl.listen(), [](std::exception_ptr error) {
+    if (error) {
+      try {
+        std::rethrow_exception(error);
+      } catch (const std::exception& e) {
+        AIRLOCK_LOG(error, "listener failed: {}", e.what());
+      }
+    }
+  });
+  std::vector<std::thread> runners;
+  for (unsigned i = 1; i < impl.threads; ++i) {
+    runners.emplace_back([&impl] { impl.ioc.run(); });
+  }
+  impl.ioc.run();
+  for (auto& runner : runners) {
+    runner.join();
+  }
+  AIRLOCK_LOG(info, "stopped");
+}
+
+void
+Server::stop()
+{
+  net::post(m_impl->ioc, [impl = m_impl.get()] { impl->begin_shutdown(); });
+}
+
+storage::Store&
+Server::store()
+{
+  return m_impl->store;
+}
+
+} // namespace airlock::proxy

@@ -1,0 +1,554 @@
+#include "upstream_client.hpp"
+
+#include <airlock/util/log.hpp>
+
+#include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
+#include <boost/url/url_view.hpp>
+#include <fmt/core.h>
+#include <openssl/ssl.h>
+#include <sodium.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+namespace airlock::proxy {
+
+namespace {
+
+constexpr std::string_view k_user_agent = "airlock/0.1";
+constexpr std::size_t k_max_header = 64 * 1024;
+constexpr std::size_t k_max_idle_per_origin = 32;
+
+std::string
+lowercase(std::string_view text)
+{
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) {
+    return static_cast<char>(std::tolower(c));
+  });
+  return out;
+}
+
+std::string
+host_header(const Url& url)
+{
+  const bool ipv6 = url.host.find(':') != std::string::npos;
+  std::string host = ipv6 ? "[" + url.host + "]" : url.host;
+  const bool default_port = (url.tls() && url.port == 443) || (!url.tls() && url.port == 80);
+  if (!default_port) {
+    host += ":" + std::to_string(url.port);
+  }
+  return host;
+}
+
+std::string
+basic_auth(std::string_view userinfo)
+{
+  std::string encoded(sodium_base64_encoded_len(userinfo.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
+  sodium_bin2base64(encoded.data(),
+                    encoded.size(),
+                    reinterpret_cast<const unsigned char*>(userinfo.data()),
+                    userinfo.size(),
+                    sodium_base64_VARIANT_ORIGINAL);
+  encoded.resize(std::strlen(encoded.c_str()));
+  return "Basic " + encoded;
+}
+
+const char*
+getenv_either(const char* upper, const char* lower)
+{
+  const char* value = std::getenv(lower);
+  if (value == nullptr || *value == '\0') {
+    value = std::getenv(upper);
+  }
+  return value != nullptr && *value != '\0' ? value : nullptr;
+}
+
+} // namespace
+
+// --- URLs ------------------------------------------------------------------------------------
+
+std::string
+Url::origin() const
+{
+  return fmt::format("{}://{}:{}", scheme, host, port);
+}
+
+Expected<Url>
+parse_url(std::string_view text)
+{
+  auto parsed = boost::urls::parse_uri(text);
+  if (!parsed) {
+    return make_unexpected(fmt::format("invalid URL \"{}\": {}", text, parsed.error().message()));
+  }
+  const boost::urls::url_view& view = *parsed;
+  Url url;
+  url.scheme = lowercase(view.scheme());
+  if (url.scheme != "http" && url.scheme != "https") {
+    return make_unexpected(fmt::format("invalid URL \"{}\": scheme must be http or https", text));
+  }
+  url.host = view.encoded_host_address();
+  if (view.host_type() == boost::urls::host_type::ipv6) {
+    url.host = view.host_address();
+  } else {
+    url.host = lowercase(view.host_address());
+  }
+  if (url.host.empty()) {
+    return make_unexpected(fmt::format("invalid URL \"{}\": no host", text));
+  }
+  if (view.has_port()) {
+    const auto port = view.port_number();
+    if (port == 0) {
+      return make_unexpected(fmt::format("invalid URL \"{}\": bad port", text));
+    }
+    url.port = port;
+  } else {
+    url.port = url.tls() ? 443 : 80;
+  }
+  url.target = std::string(view.encoded_path());
+  if (url.target.empty()) {
+    url.target = "/";
+  }
+  if (view.has_query()) {
+    url.target += "?";
+    url.target += view.encoded_query();
+  }
+  return url;
+}
+
+Expected<std::string>
+resolve_url(std::string_view base, std::string_view reference)
+{
+  auto base_view = boost::urls::parse_uri(base);
+  if (!base_view) {
+    return make_unexpected(fmt::format("invalid base URL \"{}\"", base));
+  }
+  auto ref = boost::urls::parse_uri_reference(reference);
+  if (!ref) {
+    return make_unexpected(fmt::format("invalid URL reference \"{}\"", reference));
+  }
+  boost::urls::url out;
+  auto result = boost::urls::resolve(*base_view, *ref, out);
+  if (!result) {
+    return make_unexpected(fmt::format("cannot resolve \"{}\" against \"{}\"", reference, base));
+  }
+  out.normalize_path();
+  return std::string(out.buffer());
+}
+
+// --- proxies ---------------------------------------------------------------------------------
+
+ProxySettings
+ProxySettings::from_environment()
+{
+  ProxySettings settings;
+  const auto read_proxy = [](const char* value, std::optional<Url>& proxy, std::string& auth) {
+    if (value == nullptr) {
+      return;
+    }
+    std::string text = value;
+    if (text.find("://") == std::string::npos) {
+      text = "http://" + text;
+    }
+    auto parsed = boost::urls::parse_uri(text);
+    auto url = parse_url(text);
+    if (!parsed || !url) {
+      AIRLOCK_LOG(warn, "ignoring unparsable proxy setting \"{}\"", value);
+      return;
+    }
+    if (parsed->has_userinfo()) {
+      auth = basic_auth(parsed->userinfo());
+    }
+    proxy = std::move(*url);
+  };
+  read_proxy(getenv_either("HTTPS_PROXY", "https_proxy"), settings.https_proxy, settings.https_proxy_auth);
+  read_proxy(getenv_either("HTTP_PROXY", "http_proxy"), settings.http_proxy, settings.http_proxy_auth);
+  if (const char* no_proxy = getenv_either("NO_PROXY", "no_proxy")) {
+    std::string_view rest = no_proxy;
+    while (!rest.empty()) {
+      const auto comma = rest.find(',');
+      std::string_view entry = rest.substr(0, comma);
+      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+      while (!entry.empty() && (entry.front() == ' ' || entry.front() == '.')) {
+        entry.remove_prefix(1);
+      }
+      while (!entry.empty() && entry.back() == ' ') {
+        entry.remove_suffix(1);
+      }
+      if (!entry.empty()) {
+        settings.no_proxy.push_back(lowercase(entry));
+      }
+    }
+  }
+  return settings;
+}
+
+const Url*
+ProxySettings::proxy_for(const Url& url) const
+{
+  const auto& proxy = url.tls() ? https_proxy : http_proxy;
+  if (!proxy) {
+    return nullptr;
+  }
+  for (const auto& entry : no_proxy) {
+    if (entry == "*" || url.host == entry
+        || (url.host.size() > entry.size() && url.host.ends_with(entry)
+            && url.host[url.host.size() - entry.size() - 1] == '.')) {
+      return nullptr;
+    }
+  }
+  return &*proxy;
+}
+
+// --- connections -----------------------------------------------------------------------------
+
+struct Connection
+{
+  std::string origin;
+  std::optional<beast::tcp_stream> tcp;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
+  beast::flat_buffer buffer;
+  bool absolute_form = false; // plain http through an HTTP proxy
+
+  beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : *tcp; }
+};
+
+namespace {
+
+// Runs an operation on whichever stream the connection has.
+template<typename F>
+auto
+with_stream(Connection& connection, F&& f)
+{
+  return connection.tls ? f(*connection.tls) : f(*connection.tcp);
+}
+
+http::request<http::empty_body>
+make_request(const Connection& connection, const Url& url)
+{
+  http::request<http::empty_body> req{http::verb::get,
+                                      connection.absolute_form ? url.origin() + url.target : url.target,
+                                      11};
+  req.set(http::field::host, host_header(url));
+  req.set(http::field::user_agent, k_user_agent);
+  req.keep_alive(true);
+  return req;
+}
+
+bool
+is_redirect(unsigned status)
+{
+  return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+} // namespace
+
+UpstreamClient::UpstreamClient(net::any_io_executor executor, UpstreamClientOptions options)
+  : m_executor(std::move(executor)),
+    m_options(std::move(options)),
+    m_tls(ssl::context::tls_client)
+{
+  m_tls.set_default_verify_paths();
+  if (!m_options.ca_file.empty()) {
+    m_tls.load_verify_file(m_options.ca_file);
+  }
+  m_tls.set_verify_mode(ssl::verify_peer);
+  m_tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3
+                    | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+}
+
+UpstreamClient::~UpstreamClient() = default;
+
+std::unique_ptr<Connection>
+UpstreamClient::take_idle(const std::string& origin)
+{
+  std::lock_guard lock(m_mutex);
+  auto it = m_idle.find(origin);
+  if (it == m_idle.end() || it->second.empty()) {
+    return nullptr;
+  }
+  auto connection = std::move(it->second.back());
+  it->second.pop_back();
+  return connection;
+}
+
+void
+UpstreamClient::give_back(std::unique_ptr<Connection> connection)
+{
+  connection->buffer.clear();
+  std::lock_guard lock(m_mutex);
+  auto& idle = m_idle[connection->origin];
+  if (idle.size() < k_max_idle_per_origin) {
+    idle.push_back(std::move(connection));
+  }
+}
+
+Awaitable<Expected<std::unique_ptr<Connection>>>
+UpstreamClient::connect(const Url& url)
+{
+  auto executor = co_await net::this_coro::executor;
+  const Url* proxy = m_options.proxies.proxy_for(url);
+  const Url& peer = proxy != nullptr ? *proxy : url;
+
+  tcp::resolver resolver(executor);
+  auto [resolve_ec, endpoints] = co_await resolver.async_resolve(peer.host, std::to_string(peer.port), use_tuple);
+  if (resolve_ec) {
+    co_return make_unexpected(fmt::format("cannot resolve {}: {}", peer.host, resolve_ec.message()));
+  }
+  beast::tcp_stream stream(m_executor);
+  stream.expires_after(m_options.timeout);
+  auto [connect_ec, endpoint] = co_await stream.async_connect(endpoints, use_tuple);
+  if (connect_ec) {
+    co_return make_unexpected(
+      fmt::format("cannot connect to {}:{}: {}", peer.host, peer.port, connect_ec.message()));
+  }
+  stream.socket().set_option(tcp::no_delay(true));
+
+  auto connection = std::make_unique<Connection>();
+  connection->origin = url.origin();
+  if (proxy != nullptr && url.tls()) {
+    // Tunnel through the proxy with CONNECT; TLS runs end to end inside it.
+    const std::string authority =
+      fmt::format("{}:{}", url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host, url.port);
+    http::request<http::empty_body> req{http::verb::connect, authority, 11};
+    req.set(http::field::host, authority);
+    if (!m_options.proxies.https_proxy_auth.empty()) {
+      req.set(http::field::proxy_authorization, m_options.proxies.https_proxy_auth);
+    }
+    auto [write_ec, written] = co_await http::async_write(stream, req, use_tuple);
+    http::response_parser<http::empty_body> parser;
+    parser.skip(true); // a CONNECT answer has no body
+    auto [read_ec, read] = write_ec ? std::tuple{write_ec, std::size_t{0}}
+                                    : co_await http::async_read_header(stream, connection->buffer, parser, use_tuple);
+    if (read_ec) {
+      co_return make_unexpected(fmt::format("proxy CONNECT to {} failed: {}", url.host, read_ec.message()));
+    }
+    if (parser.get().result_int() / 100 != 2) {
+      co_return make_unexpected(
+        fmt::format("proxy refused CONNECT to {}: {}", url.host, parser.get().result_int()));
+    }
+  }
+  if (!url.tls()) {
+    connection->absolute_form = proxy != nullptr;
+    connection->tcp.emplace(std::move(stream));
+    co_return connection;
+  }
+  connection->tls.emplace(std::move(stream), m_tls);
+  auto& tls = *connection->tls;
+  if (SSL_set_tlsext_host_name(tls.native_handle(), url.host.c_str()) != 1) {
+    co_return make_unexpected(fmt::format("TLS: cannot set SNI for {}", url.host));
+  }
+  tls.set_verify_callback(ssl::host_name_verification(url.host));
+  beast::get_lowest_layer(tls).expires_after(m_options.timeout);
+  auto [handshake_ec] = co_await tls.async_handshake(ssl::stream_base::client, use_tuple);
+  if (handshake_ec) {
+    co_return make_unexpected(fmt::format("TLS handshake with {} failed: {}", url.host, handshake_ec.message()));
+  }
+  co_return connection;
+}
+
+// --- pages -----------------------------------------------------------------------------------
+
+Awaitable<Expected<PageResponse>>
+UpstreamClient::get_page(std::string url_text, std::string_view accept, std::string_view etag, std::uint64_t body_limit)
+{
+  for (int redirects = 0;; ++redirects) {
+    auto url = parse_url(url_text);
+    if (!url) {
+      co_return make_unexpected(url.error());
+    }
+    // A pooled connection may have been closed by upstream meanwhile: retry once on a new one.
+    for (int attempt = 0;; ++attempt) {
+      auto connection = take_idle(url->origin());
+      const bool reused = connection != nullptr;
+      if (!connection) {
+        auto connected = co_await connect(*url);
+        if (!connected) {
+          co_return make_unexpected(connected.error());
+        }
+        connection = std::move(*connected);
+      }
+      auto req = make_request(*connection, *url);
+      req.set(http::field::accept, accept);
+      if (!etag.empty()) {
+        req.set(http::field::if_none_match, etag);
+      }
+      // One deadline for the whole exchange, so a slow drip cannot hold a page fetch forever.
+      connection->lowest().expires_after(m_options.timeout);
+      auto [write_ec, written] =
+        co_await with_stream(*connection, [&](auto& s) { return http::async_write(s, req, use_tuple); });
+      http::response_parser<http::string_body> parser;
+      parser.header_limit(k_max_header);
+      parser.body_limit(body_limit);
+      beast::error_code read_ec = write_ec;
+      if (!write_ec) {
+        auto [ec, read] = co_await with_stream(
+          *connection, [&](auto& s) { return http::async_read(s, connection->buffer, parser, use_tuple); });
+        read_ec = ec;
+      }
+      if (read_ec) {
+        if (reused && attempt == 0 && !parser.got_some()) {
+          continue;
+        }
+        if (read_ec == http::error::body_limit) {
+          co_return make_unexpected(fmt::format("{}: page larger than {} bytes", url_text, body_limit));
+        }
+        co_return make_unexpected(fmt::format("{}: {}", url_text, read_ec.message()));
+      }
+      auto response = parser.release();
+      if (response.keep_alive()) {
+        give_back(std::move(connection));
+      }
+      const unsigned status = response.result_int();
+      if (is_redirect(status) && response.count(http::field::location) != 0) {
+        if (redirects >= m_options.max_redirects) {
+          co_return make_unexpected(fmt::format("{}: more than {} redirects", url_text, m_options.max_redirects));
+        }
+        auto next = resolve_url(url_text, response[http::field::location]);
+        if (!next) {
+          co_return make_unexpected(next.error());
+        }
+        url_text = std::move(*next);
+        break;
+      }
+      PageResponse page;
+      page.status = status;
+      page.etag = std::string(response[http::field::etag]);
+      page.content_type = std::string(response[http::field::content_type]);
+      page.body = std::move(response.body());
+      page.url = std::move(url_text);
+      co_return page;
+    }
+  }
+}
+
+// --- streamed bodies -------------------------------------------------------------------------
+
+struct UpstreamBody::State
+{
+  UpstreamClient* client = nullptr;
+  std::unique_ptr<Connection> connection;
+  http::response_parser<http::buffer_body> parser;
+  Seconds timeout{};
+  std::string url;
+  bool failed = false;
+};
+
+UpstreamBody::UpstreamBody(std::unique_ptr<State> state) : m_state(std::move(state))
+{
+}
+
+UpstreamBody::~UpstreamBody()
+{
+  if (m_state && !m_state->failed && m_state->parser.is_done() && m_state->parser.get().keep_alive()) {
+    m_state->client->give_back(std::move(m_state->connection));
+  }
+}
+
+unsigned
+UpstreamBody::status() const
+{
+  return m_state->parser.get().result_int();
+}
+
+std::optional<std::uint64_t>
+UpstreamBody::content_length() const
+{
+  if (auto length = m_state->parser.content_length()) {
+    return *length;
+  }
+  return std::nullopt;
+}
+
+Awaitable<Expected<std::size_t>>
+UpstreamBody::read_some(std::span<char> buffer)
+{
+  auto& state = *m_state;
+  while (!state.parser.is_done()) {
+    auto& body = state.parser.get().body();
+    body.data = buffer.data();
+    body.size = buffer.size();
+    state.connection->lowest().expires_after(state.timeout);
+    auto [ec, read] = co_await with_stream(*state.connection, [&](auto& s) {
+      return http::async_read_some(s, state.connection->buffer, state.parser, use_tuple);
+    });
+    if (ec == http::error::need_buffer) {
+      ec = {};
+    }
+    if (ec) {
+      state.failed = true;
+      if (ec == http::error::body_limit) {
+        co_return make_unexpected(fmt::format("{}: body larger than allowed", state.url));
+      }
+      co_return make_unexpected(fmt::format("{}: {}", state.url, ec.message()));
+    }
+    const std::size_t filled = buffer.size() - body.size;
+    if (filled > 0) {
+      co_return filled;
+    }
+  }
+  co_return 0;
+}
+
+Awaitable<Expected<std::unique_ptr<UpstreamBody>>>
+UpstreamClient::get_stream(std::string url_text, std::uint64_t body_limit)
+{
+  for (int redirects = 0;; ++redirects) {
+    auto url = parse_url(url_text);
+    if (!url) {
+      co_return make_unexpected(url.error());
+    }
+    for (int attempt = 0;; ++attempt) {
+      auto connection = take_idle(url->origin());
+      const bool reused = connection != nullptr;
+      if (!connection) {
+        auto connected = co_await connect(*url);
+        if (!connected) {
+          co_return make_unexpected(connected.error());
+        }
+        connection = std::move(*connected);
+      }
+      auto req = make_request(*connection, *url);
+      req.set(http::field::accept, "*/*");
+      auto state = std::make_unique<UpstreamBody::State>();
+      state->client = this;
+      state->timeout = m_options.timeout;
+      state->url = url_text;
+      state->parser.header_limit(k_max_header);
+      state->parser.body_limit(body_limit);
+      connection->lowest().expires_after(m_options.timeout);
+      auto [write_ec, written] =
+        co_await with_stream(*connection, [&](auto& s) { return http::async_write(s, req, use_tuple); });
+      beast::error_code read_ec = write_ec;
+      if (!write_ec) {
+        auto [ec, read] = co_await with_stream(*connection, [&](auto& s) {
+          return http::async_read_header(s, connection->buffer, state->parser, use_tuple);
+        });
+        read_ec = ec;
+      }
+      if (read_ec) {
+        if (reused && attempt == 0 && !state->parser.got_some()) {
+          continue;
+        }
+        co_return make_unexpected(fmt::format("{}: {}", url_text, read_ec.message()));
+      }
+      const unsigned status = state->parser.get().result_int();
+      if (is_redirect(status) && state->parser.get().count(http::field::location) != 0) {
+        if (redirects >= m_options.max_redirects) {
+          co_return make_unexpected(fmt::format("{}: more than {} redirects", url_text, m_options.max_redirects));
+        }
+        auto next = resolve_url(url_text, state->parser.get()[http::field::location]);
+        if (!next) {
+          co_return make_unexpected(next.error());
+        }
+        url_text = std::move(*next);
+        break; // the redirect's connection is dropped rather than drained
+      }
+      state->connection = std::move(connection);
+      co_return std::unique_ptr<UpstreamBody>(new UpstreamBody(std::move(state)));
+    }
+  }
+}
+
+} // namespace airlock::proxy

@@ -1,0 +1,403 @@
+#include "fake_upstream.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <fmt/core.h>
+
+#include <list>
+#include <thread>
+
+namespace airlock::test {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+using tcp = net::ip::tcp;
+
+namespace {
+
+std::string
+json_escape(std::string_view text)
+{
+  std::string out;
+  for (char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+    }
+    out += c;
+  }
+  return out;
+}
+
+std::string
+normalize(std::string_view name)
+{
+  std::string out;
+  for (char c : name) {
+    if (c == '_' || c == '.') {
+      c = '-';
+    }
+    out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+} // namespace
+
+std::string
+make_payload(std::size_t size, int seed)
+{
+  std::string out(size, '\0');
+  std::uint32_t state = 2166136261u ^ static_cast<std::uint32_t>(seed);
+  for (auto& c : out) {
+    state = state * 16777619u + 12345u;
+    c = static_cast<char>(state >> 24);
+  }
+  return out;
+}
+
+struct FakeUpstream::Impl
+{
+  net::io_context ioc;
+  tcp::acceptor acceptor{ioc};
+  std::thread accept_thread;
+  std::atomic<bool> stopping{false};
+
+  mutable std::mutex mutex;
+  std::map<std::string, std::vector<FakeFile>> projects;
+  std::map<std::string, PageBehaviour> page_behaviours;
+  std::map<std::string, int> page_counts;
+  std::map<std::string, int> file_counts;
+  std::list<std::pair<std::shared_ptr<tcp::socket>, std::thread>> connections;
+  std::uint16_t port = 0;
+
+  void accept_loop();
+  void serve(tcp::socket& socket);
+  void answer(tcp::socket& socket, const http::request<http::string_body>& request, bool& keep_alive);
+  std::string page_json(const std::string& project, const std::vector<FakeFile>& files) const;
+  std::string page_html(const std::string& project, const std::vector<FakeFile>& files) const;
+  std::string file_url(const FakeFile& file) const
+  {
+    return fmt::format("http://127.0.0.1:{}/packages/{}/{}", port, file.sha256().hex(), file.filename);
+  }
+};
+
+FakeUpstream::FakeUpstream() : m_impl(std::make_unique<Impl>())
+{
+  auto& impl = *m_impl;
+  tcp::endpoint endpoint(net::ip::make_address("127.0.0.1"), 0);
+  impl.acceptor.open(endpoint.protocol());
+  impl.acceptor.set_option(net::socket_base::reuse_address(true));
+  impl.acceptor.bind(endpoint);
+  impl.acceptor.listen();
+  m_port = impl.acceptor.local_endpoint().port();
+  impl.port = m_port;
+  impl.accept_thread = std::thread([&impl] { impl.accept_loop(); });
+}
+
+FakeUpstream::~FakeUpstream()
+{
+  auto& impl = *m_impl;
+  impl.stopping = true;
+  beast::error_code ignored;
+  impl.acceptor.close(ignored);
+  // Connect once to wake a blocking accept().
+  {
+    tcp::socket wake(impl.ioc);
+    wake.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), m_port), ignored);
+  }
+  impl.accept_thread.join();
+  std::list<std::pair<std::shared_ptr<tcp::socket>, std::thread>> connections;
+  {
+    std::lock_guard lock(impl.mutex);
+    connections.swap(impl.connections);
+  }
+  for (auto& [socket, thread] : connections) {
+    socket->shutdown(tcp::socket::shutdown_both, ignored);
+    thread.join();
+  }
+}
+
+std::string
+FakeUpstream::index_url() const
+{
+  return fmt::format("http://127.0.0.1:{}/simple/", m_port);
+}
+
+void
+FakeUpstream::add_file(const std::string& project, FakeFile file)
+{
+  std::lock_guard lock(m_impl->mutex);
+  m_impl->projects[normalize(project)].push_back(std::move(file));
+}
+
+void
+FakeUpstream::remove_file(const std::string& project, const std::string& filename)
+{
+  std::lock_guard lock(m_impl->mutex);
+  auto& files = m_impl->projects[normalize(project)];
+  std::erase_if(files, [&](const FakeFile& f) { return f.filename == filename; });
+}
+
+void
+FakeUpstream::set_file_behaviour(const std::string& filename, FileBehaviour behaviour)
+{
+  std::lock_guard lock(m_impl->mutex);
+  for (auto& [project, files] : m_impl->projects) {
+    for (auto& file : files) {
+      if (file.filename == filename) {
+        file.behaviour = behaviour;
+      }
+    }
+  }
+}
+
+void
+FakeUpstream::set_page_behaviour(const std::string& project, PageBehaviour behaviour)
+{
+  std::lock_guard lock(m_impl->mutex);
+  m_impl->page_behaviours[normalize(project)] = behaviour;
+}
+
+int
+FakeUpstream::page_requests(const std::string& project) const
+{
+  std::lock_guard lock(m_impl->mutex);
+  auto it = m_impl->page_counts.find(normalize(project));
+  return it == m_impl->page_counts.end() ? 0 : it->second;
+}
+
+int
+FakeUpstream::file_requests(const std::string& filename) const
+{
+  std::lock_guard lock(m_impl->mutex);
+  auto it = m_impl->file_counts.find(filename);
+  return it == m_impl->file_counts.end() ? 0 : it->second;
+}
+
+int
+FakeUpstream::total_file_requests() const
+{
+  std::lock_guard lock(m_impl->mutex);
+  int total = 0;
+  for (const auto& [name, count] : m_impl->file_counts) {
+    total += count;
+  }
+  return total;
+}
+
+void
+FakeUpstream::Impl::accept_loop()
+{
+  while (!stopping) {
+    auto socket = std::make_shared<tcp::socket>(ioc);
+    beast::error_code ec;
+    acceptor.accept(*socket, ec);
+    if (ec || stopping) {
+      return;
+    }
+    std::lock_guard lock(mutex);
+    connections.emplace_back(socket, std::thread([this, socket] { serve(*socket); }));
+  }
+}
+
+void
+FakeUpstream::Impl::serve(tcp::socket& socket)
+{
+  beast::flat_buffer buffer;
+  for (;;) {
+    http::request<http::string_body> request;
+    beast::error_code ec;
+    http::read(socket, buffer, request, ec);
+    if (ec) {
+      return;
+    }
+    bool keep_alive = request.keep_alive();
+    answer(socket, request, keep_alive);
+    if (!keep_alive || stopping) {
+      beast::error_code ignored;
+      socket.shutdown(tcp::socket::shutdown_both, ignored);
+      return;
+    }
+  }
+}
+
+std::string
+FakeUpstream::Impl::page_json(const std::string& project, const std::vector<FakeFile>& files) const
+{
+  std::string out = fmt::format(R"({{"meta":{{"api-version":"1.1"}},"name":"{}","files":[)", project);
+  bool first = true;
+  for (const auto& file : files) {
+    out += first ? "" : ",";
+    first = false;
+    out += fmt::format(R"({{"filename":"{}","url":"{}","hashes":{{"sha256":"{}"}},"size":{})", file.filename,
+                       file_url(file), file.sha256().hex(), file.content.size());
+    if (file.upload_time) {
+      out += fmt::format(R"(,"upload-time":"{}")", format_rfc3339(*file.upload_time));
+    }
+    if (!file.requires_python.empty()) {
+      out += fmt::format(R"(,"requires-python":"{}")", json_escape(file.requires_python));
+    }
+    out += file.yanked ? fmt::format(R"(,"yanked":"{}")", json_escape(*file.yanked)) : R"(,"yanked":false)";
+    if (file.metadata) {
+      out += fmt::format(R"(,"core-metadata":{{"sha256":"{}"}})", Sha256::of(*file.metadata).hex());
+    }
+    out += "}";
+  }
+  out += "]}";
+  return out;
+}
+
+std::string
+FakeUpstream::Impl::page_html(const std::string& project, const std::vector<FakeFile>& files) const
+{
+  std::string out = fmt::format("<!DOCTYPE html><html><body><h1>Links for {}</h1>\n", project);
+  for (const auto& file : files) {
+    out += fmt::format(R"(<a href="{}#sha256={}")", file_url(file), file.sha256().hex());
+    if (file.metadata) {
+      out += fmt::format(R"( data-core-metadata="sha256={}")", Sha256::of(*file.metadata).hex());
+    }
+    out += fmt::format(">{}</a><br/>\n", file.filename);
+  }
+  out += "</body></html>\n";
+  return out;
+}
+
+void
+FakeUpstream::Impl::answer(tcp::socket& socket, const http::request<http::string_body>& request, bool& keep_alive)
+{
+  const std::string target(request.target());
+  beast::error_code ec;
+  const auto reply = [&](http::status status, std::string body, std::string_view content_type) {
+    http::response<http::string_body> response{status, 11};
+    response.set(http::field::content_type, content_type);
+    response.keep_alive(keep_alive);
+    response.body() = std::move(body);
+    response.prepare_payload();
+    http::write(socket, response, ec);
+  };
+
+  if (target.starts_with("/simple/")) {
+    std::string project = target.substr(8);
+    if (!project.empty() && project.back() == '/') {
+      project.pop_back();
+    }
+    std::vector<FakeFile> files;
+    PageBehaviour behaviour = PageBehaviour::json;
+    bool known = false;
+    {
+      std::lock_guard lock(mutex);
+      ++page_counts[project];
+      if (auto it = projects.find(project); it != projects.end()) {
+        files = it->second;
+        known = true;
+      }
+      if (auto it = page_behaviours.find(project); it != page_behaviours.end()) {
+        behaviour = it->second;
+      }
+    }
+    const bool wants_json = request[http::field::accept].find("json") != std::string_view::npos;
+    switch (behaviour) {
+    case PageBehaviour::not_found:
+      reply(http::status::not_found, "no such project", "text/plain");
+      return;
+    case PageBehaviour::error_500:
+      reply(http::status::internal_server_error, "boom", "text/plain");
+      return;
+    case PageBehaviour::malformed:
+      reply(http::status::ok, R"({"meta":{"api-version":"1.1"},"files":[{"filename":)",
+            "application/vnd.pypi.simple.v1+json");
+      return;
+    case PageBehaviour::oversize:
+      reply(http::status::ok, std::string(80u << 20, ' '), "application/vnd.pypi.simple.v1+json");
+      return;
+    case PageBehaviour::slow:
+      std::this_thread::sleep_for(std::chrono::seconds(3));
+      break;
+    case PageBehaviour::json:
+    case PageBehaviour::html:
+      break;
+    }
+    if (!known) {
+      reply(http::status::not_found, "no such project", "text/plain");
+      return;
+    }
+    if (wants_json && behaviour != PageBehaviour::html) {
+      reply(http::status::ok, page_json(project, files), "application/vnd.pypi.simple.v1+json");
+    } else {
+      reply(http::status::ok, page_html(project, files), "text/html");
+    }
+    return;
+  }
+
+  if (target.starts_with("/packages/")) {
+    const auto slash = target.rfind('/');
+    std::string filename = target.substr(slash + 1);
+    const bool metadata = filename.ends_with(".metadata");
+    if (metadata) {
+      filename.resize(filename.size() - 9);
+    }
+    std::optional<FakeFile> file;
+    {
+      std::lock_guard lock(mutex);
+      ++file_counts[metadata ? filename + ".metadata" : filename];
+      for (const auto& [project, files] : projects) {
+        for (const auto& f : files) {
+          if (f.filename == filename) {
+            file = f;
+          }
+        }
+      }
+    }
+    if (!file || (metadata && !file->metadata)) {
+      reply(http::status::not_found, "no such file", "text/plain");
+      return;
+    }
+    if (metadata) {
+      reply(http::status::ok, *file->metadata, "application/octet-stream");
+      return;
+    }
+    std::string body = file->content;
+    switch (file->behaviour) {
+    case FileBehaviour::error_500:
+      reply(http::status::internal_server_error, "boom", "text/plain");
+      return;
+    case FileBehaviour::corrupt:
+      if (!body.empty()) {
+        body[body.size() / 2] = static_cast<char>(body[body.size() / 2] ^ 0x5a);
+      }
+      break;
+    case FileBehaviour::oversize:
+      body += "trailing junk";
+      break;
+    case FileBehaviour::truncate: {
+      // Declare the full length, then hang up halfway.
+      const std::string head = fmt::format(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\n\r\n", body.size());
+      net::write(socket, net::buffer(head), ec);
+      net::write(socket, net::buffer(body.data(), body.size() / 2), ec);
+      keep_alive = false;
+      return;
+    }
+    case FileBehaviour::slow: {
+      const std::string head = fmt::format(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\n\r\n", body.size());
+      net::write(socket, net::buffer(head), ec);
+      const std::size_t piece = std::max<std::size_t>(1, body.size() / 30);
+      for (std::size_t offset = 0; offset < body.size() && !ec && !stopping; offset += piece) {
+        net::write(socket, net::buffer(body.data() + offset, std::min(piece, body.size() - offset)), ec);
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      return;
+    }
+    case FileBehaviour::normal:
+      break;
+    }
+    reply(http::status::ok, std::move(body), "application/octet-stream");
+    return;
+  }
+  reply(http::status::not_found, "not found", "text/plain");
+}
+
+} // namespace airlock::test

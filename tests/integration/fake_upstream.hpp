@@ -1,0 +1,78 @@
+#pragma once
+
+// A PyPI-like upstream on 127.0.0.1:0 for integration tests, which misbehaves on request.
+
+#include <airlock/util/sha256.hpp>
+#include <airlock/util/time.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace airlock::test {
+
+enum class FileBehaviour {
+  normal,
+  corrupt,      // same length, different bytes than declared
+  truncate,     // declares the full length, closes halfway
+  error_500,    // answers 500
+  slow,         // drips the body slowly (one small piece per 100 ms)
+  oversize,     // sends more bytes than declared
+};
+
+enum class PageBehaviour {
+  json,         // PEP 691 JSON
+  html,         // PEP 503 HTML only
+  malformed,    // garbage that claims to be JSON
+  error_500,
+  slow,         // takes seconds to answer
+  oversize,     // a body larger than any sane page
+  not_found,
+};
+
+struct FakeFile
+{
+  std::string filename;
+  std::string content;
+  std::optional<Time> upload_time;
+  std::string requires_python;
+  std::optional<std::string> yanked;
+  std::optional<std::string> metadata; // PEP 658 metadata served at <url>.metadata
+  FileBehaviour behaviour = FileBehaviour::normal;
+
+  Sha256 sha256() const { return Sha256::of(content); }
+};
+
+class FakeUpstream
+{
+public:
+  FakeUpstream();
+  ~FakeUpstream();
+
+  std::uint16_t port() const { return m_port; }
+  std::string index_url() const; // http://127.0.0.1:<port>/simple/
+
+  void add_file(const std::string& project, FakeFile file);
+  void remove_file(const std::string& project, const std::string& filename);
+  void set_file_behaviour(const std::string& filename, FileBehaviour behaviour);
+  void set_page_behaviour(const std::string& project, PageBehaviour behaviour);
+
+  int page_requests(const std::string& project) const;
+  int file_requests(const std::string& filename) const;
+  int total_file_requests() const;
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> m_impl;
+  std::uint16_t m_port = 0;
+};
+
+// A wheel-like payload of `size` bytes, different for each seed.
+std::string make_payload(std::size_t size, int seed);
+
+} // namespace airlock::test

@@ -1,0 +1,399 @@
+// The proxy end to end in-process: a real Server on 127.0.0.1:0, a real LMDB store in a temp
+// dir, and a fake upstream that misbehaves on request. Time is a ManualClock.
+
+#include "fake_upstream.hpp"
+#include "http_client.hpp"
+#include "testutil.hpp"
+
+#include <airlock/proxy/server.hpp>
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include <filesystem>
+#include <future>
+#include <thread>
+
+namespace airlock::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+const Time k_now = Time{std::chrono::sys_days{std::chrono::year{2026} / 3 / 24}} + 10h;
+
+class ProxyTest : public ::testing::Test
+{
+protected:
+  ~ProxyTest() override { stop(); }
+
+  void start()
+  {
+    proxy::Config config;
+    config.server.listen_host = "127.0.0.1";
+    config.server.listen_port = 0;
+    config.server.threads = 2;
+    config.upstream.index = upstream.index_url();
+    config.upstream.timeout = 2s;
+    config.upstream.refresh = 10min;
+    config.storage.path = dir.path() / "data";
+    config.storage.map_size = 64ULL << 20;
+    configure(config);
+    server = std::make_unique<proxy::Server>(config, clock);
+    port = server->bind();
+    thread = std::thread([this] { server->run(proxy::HandleSignals::no); });
+  }
+
+  void stop()
+  {
+    if (server) {
+      server->stop();
+      thread.join();
+      server.reset();
+    }
+  }
+
+  virtual void configure(proxy::Config&) {}
+
+  HttpResponse json_page(const std::string& project)
+  {
+    return http_get(port, "/simple/" + project + "/", {{"Accept", "application/vnd.pypi.simple.v1+json"}});
+  }
+
+  static std::vector<std::string> filenames(const HttpResponse& response)
+  {
+    std::vector<std::string> out;
+    const auto page = boost::json::parse(response.body).as_object();
+    for (const auto& file : page.at("files").as_array()) {
+      out.emplace_back(file.at("filename").as_string());
+    }
+    return out;
+  }
+
+  FakeFile old_file(const std::string& filename, int seed, std::size_t size = 1000)
+  {
+    FakeFile file;
+    file.filename = filename;
+    file.content = make_payload(size, seed);
+    file.upload_time = k_now - std::chrono::days{30};
+    return file;
+  }
+
+  std::string file_url(const FakeFile& file) { return "/files/" + file.sha256().hex() + "/" + file.filename; }
+
+  // Every regular file under the blob store, except its temp dir.
+  std::vector<std::filesystem::path> blob_files()
+  {
+    std::vector<std::filesystem::path> out;
+    const auto root = dir.path() / "data" / "blobs";
+    if (!std::filesystem::exists(root)) {
+      return out;
+    }
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(root)) {
+      if (entry.is_regular_file()) {
+        out.push_back(entry.path());
+      }
+    }
+    return out;
+  }
+
+  TempDir dir;
+  FakeUpstream upstream;
+  ManualClock clock{k_now};
+  std::unique_ptr<proxy::Server> server;
+  std::thread thread;
+  std::uint16_t port = 0;
+};
+
+TEST_F(ProxyTest, HealthAnswers)
+{
+  start();
+  const auto response = http_get(port, "/-/health");
+  EXPECT_EQ(response.status, 200u);
+  EXPECT_EQ(response.body, "ok\n");
+}
+
+TEST_F(ProxyTest, ServesJsonAndHtmlWithRewrittenUrlsSizeAndUploadTime)
+{
+  auto file = old_file("alpha-1.0-py3-none-any.whl", 1);
+  file.requires_python = ">=3.8";
+  upstream.add_file("alpha", file);
+  start();
+
+  const auto json = json_page("alpha");
+  ASSERT_EQ(json.status, 200u) << json.body;
+  EXPECT_EQ(json.header("content-type"), "application/vnd.pypi.simple.v1+json");
+  EXPECT_EQ(json.header("vary"), "Accept");
+  const auto page = boost::json::parse(json.body).as_object();
+  const auto& entry = page.at("files").as_array().at(0).as_object();
+  EXPECT_EQ(entry.at("url").as_string(), "../../files/" + file.sha256().hex() + "/" + file.filename);
+  EXPECT_EQ(entry.at("hashes").at("sha256").as_string(), file.sha256().hex());
+  EXPECT_EQ(entry.at("size").as_int64(), 1000);
+  EXPECT_EQ(entry.at("upload-time").as_string(), format_rfc3339(*file.upload_time));
+  EXPECT_EQ(entry.at("requires-python").as_string(), ">=3.8");
+
+  const auto html = http_get(port, "/simple/alpha/");
+  ASSERT_EQ(html.status, 200u);
+  EXPECT_NE(html.header("content-type").find("text/html"), std::string::npos);
+  EXPECT_NE(html.body.find("#sha256=" + file.sha256().hex()), std::string::npos);
+  EXPECT_NE(html.body.find("data-requires-python=\"&gt;=3.8\""), std::string::npos);
+  EXPECT_EQ(upstream.page_requests("alpha"), 1) << "the second representation came from the same listing";
+}
+
+TEST_F(ProxyTest, NegotiationRedirectAndConditionalRequests)
+{
+  upstream.add_file("alpha-pkg", old_file("alpha_pkg-1.0-py3-none-any.whl", 1));
+  start();
+  EXPECT_EQ(http_get(port, "/simple/alpha-pkg/", {{"Accept", "application/xml"}}).status, 406u);
+  const auto redirect = http_get(port, "/simple/Alpha_Pkg/");
+  EXPECT_EQ(redirect.status, 301u);
+  EXPECT_EQ(redirect.header("location"), "../alpha-pkg/");
+  EXPECT_EQ(http_get(port, "/simple/alpha-pkg").header("location"), "alpha-pkg/");
+
+  const auto first = json_page("alpha-pkg");
+  ASSERT_EQ(first.status, 200u);
+  const auto etag = first.header("etag");
+  ASSERT_FALSE(etag.empty());
+  const auto again = http_get(port, "/simple/alpha-pkg/",
+                              {{"Accept", "application/vnd.pypi.simple.v1+json"}, {"If-None-Match", etag}});
+  EXPECT_EQ(again.status, 304u);
+  EXPECT_TRUE(again.body.empty());
+  const auto forced = http_get(port, "/simple/alpha-pkg/?format=application/vnd.pypi.simple.v1%2Bjson");
+  EXPECT_EQ(forced.header("content-type"), "application/vnd.pypi.simple.v1+json");
+}
+
+TEST_F(ProxyTest, UnknownProjectIs404AndBadNamesAreRejected)
+{
+  start();
+  EXPECT_EQ(http_get(port, "/simple/nothing-here/").status, 404u);
+  EXPECT_EQ(http_get(port, "/simple/..%2F..%2Fetc/").status, 404u);
+  EXPECT_EQ(http_get(port, "/simple/a%00b/").status, 400u);
+  EXPECT_EQ(http_get(port, "/files/../../etc/passwd").status, 400u);
+}
+
+TEST_F(ProxyTest, QuarantinedFileIsHiddenAnd403UntilItsWindowEnds)
+{
+  upstream.add_file("gamma", old_file("gamma-1.0-py3-none-any.whl", 1));
+  auto fresh = old_file("gamma-2.0-py3-none-any.whl", 2);
+  fresh.upload_time = k_now - 1h;
+  upstream.add_file("gamma", fresh);
+  start();
+
+  auto page = json_page("gamma");
+  ASSERT_EQ(page.status, 200u);
+  EXPECT_EQ(filenames(page), std::vector<std::string>{"gamma-1.0-py3-none-any.whl"});
+  const auto airlock = boost::json::parse(page.body).at("_airlock").as_object();
+  EXPECT_EQ(airlock.at("withheld").as_int64(), 1);
+  EXPECT_EQ(airlock.at("next_available").as_string(), format_rfc3339(*fresh.upload_time + std::chrono::days{7}));
+
+  const auto denied = http_get(port, file_url(fresh));
+  EXPECT_EQ(denied.status, 403u);
+  EXPECT_NE(denied.body.find("quarantined until " + format_rfc3339(*fresh.upload_time + std::chrono::days{7})),
+            std::string::npos)
+    << denied.body;
+  EXPECT_NE(denied.reason.find("quarantined"), std::string::npos) << denied.reason;
+  EXPECT_EQ(upstream.file_requests(fresh.filename), 0);
+
+  // The window ends: served without a restart and without asking upstream again.
+  clock.advance(std::chrono::days{7});
+  page = json_page("gamma");
+  EXPECT_EQ(filenames(page).size(), 2u);
+  EXPECT_EQ(upstream.page_requests("gamma"), 1);
+  const auto served = http_get(port, file_url(fresh));
+  EXPECT_EQ(served.status, 200u);
+  EXPECT_EQ(served.body, fresh.content);
+}
+
+TEST_F(ProxyTest, FileWithoutUploadTimeAgesFromFirstSight)
+{
+  auto file = old_file("undated-1.0.tar.gz", 3);
+  file.upload_time.reset();
+  upstream.add_file("undated", file);
+  start();
+  EXPECT_TRUE(filenames(json_page("undated")).empty());
+  clock.advance(std::chrono::days{7});
+  EXPECT_EQ(filenames(json_page("undated")).size(), 1u);
+}
+
+TEST_F(ProxyTest, FilesAreFetchedOnceThenServedFromTheCache)
+{
+  auto file = old_file("big-1.0-py3-none-any.whl", 4, 3u << 20);
+  upstream.add_file("big", file);
+  start();
+  ASSERT_EQ(json_page("big").status, 200u);
+  const auto first = http_get(port, file_url(file));
+  ASSERT_EQ(first.status, 200u);
+  ASSERT_TRUE(first.complete);
+  EXPECT_EQ(first.body, file.content);
+  const auto second = http_get(port, file_url(file));
+  EXPECT_EQ(second.body, file.content);
+  EXPECT_EQ(upstream.file_requests(file.filename), 1);
+  EXPECT_EQ(second.header("etag"), "\"" + file.sha256().hex() + "\"");
+  const auto head = http_get(port, file_url(file), {}, "HEAD");
+  EXPECT_EQ(head.status, 200u);
+  EXPECT_EQ(head.header("content-length"), std::to_string(file.content.size()));
+}
+
+TEST_F(ProxyTest, ConcurrentRequestsForOneMissingFileCauseOneDownload)
+{
+  auto file = old_file("popular-1.0-py3-none-any.whl", 5, 1u << 20);
+  file.behaviour = FileBehaviour::slow; // keeps the download in flight while the others arrive
+  upstream.add_file("popular", file);
+  start();
+  ASSERT_EQ(json_page("popular").status, 200u);
+  std::vector<std::future<HttpResponse>> requests;
+  for (int i = 0; i < 8; ++i) {
+    requests.push_back(std::async(std::launch::async, [&] { return http_get(port, file_url(file)); }));
+  }
+  for (auto& request : requests) {
+    const auto response = request.get();
+    EXPECT_EQ(response.status, 200u);
+    EXPECT_EQ(response.body, file.content);
+  }
+  EXPECT_EQ(upstream.file_requests(file.filename), 1);
+}
+
+TEST_F(ProxyTest, CorruptBytesAreNeverCompletedNorCached)
+{
+  auto file = old_file("delta-1.0-py3-none-any.whl", 6, 600'000);
+  file.behaviour = FileBehaviour::corrupt;
+  upstream.add_file("delta", file);
+  start();
+  ASSERT_EQ(json_page("delta").status, 200u);
+  const auto response = http_get(port, file_url(file));
+  EXPECT_FALSE(response.complete && response.status == 200u && response.body.size() == file.content.size())
+    << "a client must never complete a response with wrong bytes";
+  EXPECT_TRUE(blob_files().empty());
+
+  // Upstream heals: the next request fetches good bytes and caches them.
+  upstream.set_file_behaviour(file.filename, FileBehaviour::normal);
+  const auto healed = http_get(port, file_url(file));
+  EXPECT_EQ(healed.status, 200u);
+  EXPECT_EQ(healed.body, file.content);
+  const auto blobs = blob_files();
+  ASSERT_EQ(blobs.size(), 1u);
+  EXPECT_EQ(blobs.front().filename(), file.sha256().hex());
+}
+
+TEST_F(ProxyTest, TruncatedOversizedAndFailingDownloadsAreRefused)
+{
+  auto truncated = old_file("trunc-1.0-py3-none-any.whl", 7, 500'000);
+  truncated.behaviour = FileBehaviour::truncate;
+  auto oversize = old_file("trunc-1.1-py3-none-any.whl", 8, 500'000);
+  oversize.behaviour = FileBehaviour::oversize;
+  auto failing = old_file("trunc-1.2-py3-none-any.whl", 9);
+  failing.behaviour = FileBehaviour::error_500;
+  upstream.add_file("trunc", truncated);
+  upstream.add_file("trunc", oversize);
+  upstream.add_file("trunc", failing);
+  start();
+  ASSERT_EQ(json_page("trunc").status, 200u);
+  const auto a = http_get(port, file_url(truncated));
+  EXPECT_FALSE(a.complete && a.status == 200u);
+  const auto b = http_get(port, file_url(oversize));
+  EXPECT_FALSE(b.complete && b.status == 200u);
+  const auto c = http_get(port, file_url(failing));
+  EXPECT_EQ(c.status, 502u);
+  EXPECT_TRUE(blob_files().empty());
+}
+
+TEST_F(ProxyTest, CoreMetadataIsServedVerified)
+{
+  auto file = old_file("meta-1.0-py3-none-any.whl", 10);
+  file.metadata = "Metadata-Version: 2.1\nName: meta\nVersion: 1.0\n";
+  upstream.add_file("meta", file);
+  start();
+  const auto page = boost::json::parse(json_page("meta").body).as_object();
+  const auto& entry = page.at("files").as_array().at(0).as_object();
+  EXPECT_EQ(entry.at("core-metadata").at("sha256").as_string(), Sha256::of(*file.metadata).hex());
+  const auto metadata = http_get(port, file_url(file) + ".metadata");
+  EXPECT_EQ(metadata.status, 200u);
+  EXPECT_EQ(metadata.body, *file.metadata);
+  EXPECT_EQ(http_get(port, file_url(file) + ".metadata").body, *file.metadata);
+  EXPECT_EQ(upstream.file_requests(file.filename + ".metadata"), 1);
+}
+
+TEST_F(ProxyTest, HtmlOnlyUpstreamIsUnderstood)
+{
+  upstream.add_file("htmlonly", old_file("htmlonly-1.0.tar.gz", 11));
+  upstream.set_page_behaviour("htmlonly", PageBehaviour::html);
+  start();
+  // HTML carries no upload-time: the file ages from first sight, which later refreshes keep.
+  EXPECT_EQ(filenames(json_page("htmlonly")).size(), 0u);
+  clock.advance(std::chrono::days{8});
+  EXPECT_EQ(filenames(json_page("htmlonly")).size(), 1u);
+  EXPECT_EQ(upstream.page_requests("htmlonly"), 2);
+}
+
+TEST_F(ProxyTest, UpstreamFailureKeepsServingTheLastGoodListing)
+{
+  upstream.add_file("steady", old_file("steady-1.0-py3-none-any.whl", 12));
+  start();
+  ASSERT_EQ(filenames(json_page("steady")).size(), 1u);
+  clock.advance(1h); // past [upstream] refresh
+  upstream.set_page_behaviour("steady", PageBehaviour::error_500);
+  auto page = json_page("steady");
+  EXPECT_EQ(page.status, 200u);
+  EXPECT_EQ(filenames(page).size(), 1u);
+  clock.advance(1h);
+  upstream.set_page_behaviour("steady", PageBehaviour::malformed);
+  page = json_page("steady");
+  EXPECT_EQ(page.status, 200u);
+  EXPECT_EQ(upstream.page_requests("steady"), 3);
+}
+
+TEST_F(ProxyTest, BrokenUpstreamWithNothingStoredIs502)
+{
+  upstream.add_file("broken", old_file("broken-1.0.tar.gz", 13));
+  upstream.set_page_behaviour("broken", PageBehaviour::malformed);
+  upstream.add_file("huge", old_file("huge-1.0.tar.gz", 14));
+  upstream.set_page_behaviour("huge", PageBehaviour::oversize);
+  upstream.add_file("sleepy", old_file("sleepy-1.0.tar.gz", 15));
+  upstream.set_page_behaviour("sleepy", PageBehaviour::slow);
+  start();
+  EXPECT_EQ(json_page("broken").status, 502u);
+  EXPECT_EQ(json_page("huge").status, 502u);
+  const auto slow = json_page("sleepy");
+  EXPECT_EQ(slow.status, 502u) << "a 2 s timeout must cut a 3 s upstream";
+}
+
+TEST_F(ProxyTest, NewUpstreamReleaseAppearsAfterRefreshQuarantined)
+{
+  upstream.add_file("growing", old_file("growing-1.0-py3-none-any.whl", 16));
+  start();
+  ASSERT_EQ(filenames(json_page("growing")).size(), 1u);
+  auto fresh = old_file("growing-2.0-py3-none-any.whl", 17);
+  fresh.upload_time = k_now + 1h;
+  upstream.add_file("growing", fresh);
+  clock.advance(2h);
+  const auto page = json_page("growing");
+  EXPECT_EQ(filenames(page).size(), 1u);
+  EXPECT_EQ(boost::json::parse(page.body).at("_airlock").at("withheld").as_int64(), 1);
+  EXPECT_EQ(http_get(port, file_url(fresh)).status, 403u);
+}
+
+TEST_F(ProxyTest, HostileRequestsGetClear4xx)
+{
+  start();
+  const auto huge_header = raw_exchange(
+    port, "GET /simple/ HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(64 * 1024, 'a') + "\r\n\r\n");
+  EXPECT_NE(huge_header.find(" 431 "), std::string::npos) << huge_header.substr(0, 200);
+  const auto garbage = raw_exchange(port, "\x01\x02 nonsense\r\n\r\n");
+  EXPECT_NE(garbage.find(" 400 "), std::string::npos) << garbage.substr(0, 200);
+  EXPECT_EQ(http_get(port, "/simple/", {}, "POST").status, 405u);
+  EXPECT_EQ(http_get(port, "/-/health").status, 200u) << "the server survives";
+}
+
+TEST_F(ProxyTest, RootListsKnownProjects)
+{
+  upstream.add_file("alpha", old_file("alpha-1.0.tar.gz", 18));
+  start();
+  ASSERT_EQ(json_page("alpha").status, 200u);
+  const auto root = http_get(port, "/simple/", {{"Accept", "application/vnd.pypi.simple.v1+json"}});
+  ASSERT_EQ(root.status, 200u);
+  EXPECT_EQ(boost::json::parse(root.body).at("projects").as_array().size(), 1u);
+  EXPECT_NE(http_get(port, "/simple/").body.find("alpha/"), std::string::npos);
+}
+
+} // namespace
+} // namespace airlock::test
