@@ -1,1 +1,405 @@
-// placeholder, filled in by its owner
+#include <airlock/storage/store.hpp>
+
+#include "codec.hpp"
+#include "lmdb.hpp"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <map>
+#include <utility>
+
+namespace airlock::storage {
+
+namespace {
+
+// Room for the tables still to come (decisions, audit, tokens, snapshots, ...): LMDB
+// needs the count up front, and a few spare slots cost nothing.
+constexpr unsigned k_max_tables = 16;
+
+std::string_view
+sha_key(const Sha256& sha256)
+{
+  return {reinterpret_cast<const char*>(sha256.bytes.data()), sha256.bytes.size()};
+}
+
+std::string
+file_key(std::string_view project, std::string_view filename)
+{
+  // NUL never occurs in a normalized project name, so "foo\0" cannot prefix "foo-bar"'s files.
+  std::string key(project);
+  key += '\0';
+  key += filename;
+  return key;
+}
+
+std::string
+project_prefix(std::string_view project)
+{
+  return file_key(project, "");
+}
+
+[[noreturn]] void
+throw_corrupt(const lmdb::Table& table, std::string_view key)
+{
+  throw StorageError(fmt::format("corrupt record in table {} key {}", table.name, lmdb::describe_key(key)));
+}
+
+// Decodes a value read from `table`; a value that does not decode throws, naming where.
+template<typename Decode>
+auto
+decode_or_throw(const lmdb::Table& table, std::string_view key, std::string_view value, Decode decode)
+{
+  auto record = decode(value);
+  if (!record) {
+    throw_corrupt(table, key);
+  }
+  return std::move(*record);
+}
+
+// One small class per table: its key layout, its codec and, for files, its index rows,
+// which are written in the same transaction as the record they point at.
+
+// projects: normalized name -> ProjectRecord.
+class ProjectsTable
+{
+public:
+  explicit ProjectsTable(lmdb::Table table) : m_table(table) {}
+
+  std::optional<ProjectRecord>
+  get(const lmdb::Txn& txn, std::string_view name) const
+  {
+    const auto value = txn.get(m_table, name);
+    if (!value) {
+      return std::nullopt;
+    }
+    auto record = decode_or_throw(m_table, name, *value, codec::decode_project);
+    if (record.name != name) {
+      throw_corrupt(m_table, name);
+    }
+    return record;
+  }
+
+  void
+  put(lmdb::WriteTxn& txn, const ProjectRecord& record) const
+  {
+    txn.put(m_table, record.name, codec::encode(record));
+  }
+
+  std::vector<std::string>
+  names(const lmdb::Txn& txn) const
+  {
+    std::vector<std::string> out;
+    txn.for_each(m_table, "", [&](std::string_view key, std::string_view) { out.emplace_back(key); });
+    return out;
+  }
+
+private:
+  lmdb::Table m_table;
+};
+
+// files: project + '\0' + filename -> FileRecord, and its index
+// files_by_sha256: 32 raw bytes -> project + '\0' + filename (sorted duplicates, so two
+// files with the same bytes keep one index row each).
+class FilesTable
+{
+public:
+  FilesTable(lmdb::Table files, lmdb::Table by_sha256) : m_files(files), m_by_sha256(by_sha256) {}
+
+  std::optional<FileRecord>
+  get(const lmdb::Txn& txn, std::string_view key) const
+  {
+    const auto value = txn.get(m_files, key);
+    if (!value) {
+      return std::nullopt;
+    }
+    return decode(key, *value);
+  }
+
+  // A project's files, sorted by filename (LMDB's key order).
+  std::vector<FileRecord>
+  of_project(const lmdb::Txn& txn, std::string_view project) const
+  {
+    std::vector<FileRecord> out;
+    txn.for_each(m_files, project_prefix(project), [&](std::string_view key, std::string_view value) {
+      out.push_back(decode(key, value));
+    });
+    return out;
+  }
+
+  std::optional<FileRecord>
+  by_sha256(const lmdb::Txn& txn, const Sha256& sha256) const
+  {
+    const auto key = txn.get(m_by_sha256, sha_key(sha256));
+    if (!key) {
+      return std::nullopt;
+    }
+    auto record = get(txn, *key);
+    if (!record) {
+      throw StorageError(fmt::format("corrupt index: {} key {} names missing file {}",
+                                     m_by_sha256.name,
+                                     sha256.hex(),
+                                     lmdb::describe_key(*key)));
+    }
+    return record;
+  }
+
+  // Writes `record`, and moves its index row when its sha256 differs from `previous`'s.
+  void
+  put(lmdb::WriteTxn& txn, const FileRecord& record, const FileRecord* previous) const
+  {
+    const std::string key = file_key(record.project, record.filename);
+    txn.put(m_files, key, codec::encode(record));
+    if (previous != nullptr && previous->sha256 != record.sha256) {
+      txn.del_dup(m_by_sha256, sha_key(previous->sha256), key);
+    }
+    // MDB_NODUPDATA: re-adding the row of an unchanged sha256 is a no-op.
+    txn.put_dup(m_by_sha256, sha_key(record.sha256), key);
+  }
+
+private:
+  FileRecord
+  decode(std::string_view key, std::string_view value) const
+  {
+    auto record = decode_or_throw(m_files, key, value, codec::decode_file);
+    if (key != file_key(record.project, record.filename)) {
+      throw_corrupt(m_files, key);
+    }
+    return record;
+  }
+
+  lmdb::Table m_files;
+  lmdb::Table m_by_sha256;
+};
+
+// blobs: 32 raw bytes -> BlobRecord.
+class BlobsTable
+{
+public:
+  explicit BlobsTable(lmdb::Table table) : m_table(table) {}
+
+  std::optional<BlobRecord>
+  get(const lmdb::Txn& txn, const Sha256& sha256) const
+  {
+    const auto value = txn.get(m_table, sha_key(sha256));
+    if (!value) {
+      return std::nullopt;
+    }
+    return decode_or_throw(m_table, sha_key(sha256), *value, codec::decode_blob);
+  }
+
+  void
+  put(lmdb::WriteTxn& txn, const Sha256& sha256, const BlobRecord& record) const
+  {
+    txn.put(m_table, sha_key(sha256), codec::encode(record));
+  }
+
+  bool
+  del(lmdb::WriteTxn& txn, const Sha256& sha256) const
+  {
+    return txn.del(m_table, sha_key(sha256));
+  }
+
+  std::vector<std::pair<Sha256, BlobRecord>>
+  all(const lmdb::Txn& txn) const
+  {
+    std::vector<std::pair<Sha256, BlobRecord>> out;
+    txn.for_each(m_table, "", [&](std::string_view key, std::string_view value) {
+      if (key.size() != sizeof(Sha256::bytes)) {
+        throw_corrupt(m_table, key);
+      }
+      Sha256 sha256;
+      std::copy(key.begin(), key.end(), reinterpret_cast<char*>(sha256.bytes.data()));
+      out.emplace_back(sha256, decode_or_throw(m_table, key, value, codec::decode_blob));
+    });
+    return out;
+  }
+
+private:
+  lmdb::Table m_table;
+};
+
+struct Tables
+{
+  ProjectsTable projects;
+  FilesTable files;
+  BlobsTable blobs;
+};
+
+// Opens (creating) every table in one transaction; LMDB shares the handles with every
+// later transaction once it commits. A new table is one line here and one member above.
+Tables
+open_tables(const lmdb::Env& env)
+{
+  lmdb::WriteTxn txn(env);
+  Tables tables{
+    ProjectsTable(txn.open_table("projects")),
+    FilesTable(txn.open_table("files"), txn.open_table("files_by_sha256", lmdb::Dup::sorted)),
+    BlobsTable(txn.open_table("blobs")),
+  };
+  txn.commit();
+  return tables;
+}
+
+} // namespace
+
+struct Store::Impl
+{
+  explicit Impl(const Options& options)
+    : env(options.path / "index", options.map_size, k_max_tables),
+      tables(open_tables(env))
+  {
+  }
+
+  lmdb::Env env;
+  Tables tables;
+};
+
+Store::Store(const Options& options)
+  : m_impl(std::make_unique<Impl>(options)),
+    m_blobs(options.path / "blobs")
+{
+}
+
+Store::~Store() = default;
+
+std::optional<ProjectRecord>
+Store::project(std::string_view name) const
+{
+  const lmdb::ReadTxn txn(m_impl->env);
+  return m_impl->tables.projects.get(txn, name);
+}
+
+std::optional<Listing>
+Store::listing(std::string_view name) const
+{
+  const lmdb::ReadTxn txn(m_impl->env);
+  auto project = m_impl->tables.projects.get(txn, name);
+  if (!project) {
+    return std::nullopt;
+  }
+  return Listing{std::move(*project), m_impl->tables.files.of_project(txn, name)};
+}
+
+std::vector<std::string>
+Store::project_names() const
+{
+  const lmdb::ReadTxn txn(m_impl->env);
+  return m_impl->tables.projects.names(txn);
+}
+
+std::optional<FileRecord>
+Store::file_by_sha256(const Sha256& sha256) const
+{
+  const lmdb::ReadTxn txn(m_impl->env);
+  return m_impl->tables.files.by_sha256(txn, sha256);
+}
+
+Listing
+Store::put_listing(ProjectRecord project, std::vector<FileRecord> files, Time now)
+{
+  const auto& tables = m_impl->tables;
+  lmdb::WriteTxn txn(m_impl->env);
+
+  const auto known = tables.projects.get(txn, project.name);
+  project.first_seen = known ? known->first_seen : now;
+
+  std::map<std::string, FileRecord> before;
+  for (auto& file : tables.files.of_project(txn, project.name)) {
+    auto filename = file.filename;
+    before.emplace(std::move(filename), std::move(file));
+  }
+
+  // Sorted by filename, as LMDB orders the keys (both compare bytes as unsigned).
+  std::map<std::string, FileRecord> after;
+  for (auto& file : files) {
+    // The key is built from the project being stored; a record claiming another is the
+    // caller's slip, and storing it under this project keeps key and record consistent.
+    file.project = project.name;
+    const auto old = before.find(file.filename);
+    file.first_seen = old != before.end() ? old->second.first_seen : now;
+    file.removed_upstream = std::nullopt;
+    auto filename = file.filename;
+    // A filename listed twice: the later entry wins, as it would in a dict.
+    after.insert_or_assign(std::move(filename), std::move(file));
+  }
+  for (const auto& [filename, file] : before) {
+    if (!after.contains(filename)) {
+      FileRecord kept = file;
+      if (!kept.removed_upstream) {
+        kept.removed_upstream = now;
+      }
+      after.emplace(filename, std::move(kept));
+    }
+  }
+
+  Listing result{project, {}};
+  result.files.reserve(after.size());
+  for (auto& [filename, file] : after) {
+    const auto old = before.find(filename);
+    const FileRecord* previous = old != before.end() ? &old->second : nullptr;
+    // Unchanged records are not rewritten: a refresh that changes nothing dirties no pages.
+    if (previous == nullptr || *previous != file) {
+      tables.files.put(txn, file, previous);
+    }
+    result.files.push_back(std::move(file));
+  }
+  if (!known || *known != project) {
+    tables.projects.put(txn, project);
+  }
+  txn.commit();
+  return result;
+}
+
+void
+Store::touch_project(std::string_view name, Time now)
+{
+  lmdb::WriteTxn txn(m_impl->env);
+  auto project = m_impl->tables.projects.get(txn, name);
+  // Nothing to revalidate for a project never stored; the transaction just aborts.
+  if (!project) {
+    return;
+  }
+  project->fetched_at = now;
+  m_impl->tables.projects.put(txn, *project);
+  txn.commit();
+}
+
+std::optional<BlobRecord>
+Store::blob(const Sha256& sha256) const
+{
+  const lmdb::ReadTxn txn(m_impl->env);
+  return m_impl->tables.blobs.get(txn, sha256);
+}
+
+Expected<void>
+Store::commit_blob(BlobWriter&& writer, const Sha256& expected, Time now)
+{
+  // The file first: a crash between the two leaves an unindexed blob (harmless, fsck finds
+  // it), never an index entry naming a file that is not there.
+  if (auto committed = writer.commit(expected); !committed) {
+    return committed;
+  }
+  lmdb::WriteTxn txn(m_impl->env);
+  m_impl->tables.blobs.put(txn, expected, BlobRecord{writer.size(), now});
+  txn.commit();
+  return {};
+}
+
+std::vector<std::pair<Sha256, BlobRecord>>
+Store::blob_records() const
+{
+  const lmdb::ReadTxn txn(m_impl->env);
+  return m_impl->tables.blobs.all(txn);
+}
+
+void
+Store::forget_blob(const Sha256& sha256)
+{
+  lmdb::WriteTxn txn(m_impl->env);
+  if (m_impl->tables.blobs.del(txn, sha256)) {
+    txn.commit();
+  }
+}
+
+} // namespace airlock::storage

@@ -1,0 +1,200 @@
+#include "codec.hpp"
+
+#include <airlock/util/error.hpp>
+
+#include <limits>
+
+namespace airlock::storage::codec {
+
+void
+Encoder::u32(std::uint32_t v)
+{
+  for (int i = 0; i < 4; ++i) {
+    u8(static_cast<std::uint8_t>(v >> (8 * i)));
+  }
+}
+
+void
+Encoder::u64(std::uint64_t v)
+{
+  for (int i = 0; i < 8; ++i) {
+    u8(static_cast<std::uint8_t>(v >> (8 * i)));
+  }
+}
+
+void
+Encoder::str(std::string_view s)
+{
+  // Strings come from upstream listings bounded far below 4GiB (and LMDB values by the
+  // map size); a longer one is a bug, not input.
+  if (s.size() > std::numeric_limits<std::uint32_t>::max()) {
+    throw StorageError("cannot store a string of 4GiB or more");
+  }
+  u32(static_cast<std::uint32_t>(s.size()));
+  m_out.append(s);
+}
+
+Decoder::Decoder(std::string_view in) : m_in(in)
+{
+  if (u8() != k_format_version) {
+    m_ok = false;
+  }
+}
+
+std::string_view
+Decoder::take(std::size_t n)
+{
+  if (!m_ok || n > m_in.size() - m_pos) {
+    m_ok = false;
+    return {};
+  }
+  const auto out = m_in.substr(m_pos, n);
+  m_pos += n;
+  return out;
+}
+
+std::uint8_t
+Decoder::u8()
+{
+  const auto b = take(1);
+  return b.empty() ? 0 : static_cast<std::uint8_t>(b[0]);
+}
+
+std::uint32_t
+Decoder::u32()
+{
+  const auto b = take(4);
+  std::uint32_t v = 0;
+  for (std::size_t i = 0; i < b.size(); ++i) {
+    v |= static_cast<std::uint32_t>(static_cast<std::uint8_t>(b[i])) << (8 * i);
+  }
+  return v;
+}
+
+std::uint64_t
+Decoder::u64()
+{
+  const auto b = take(8);
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i < b.size(); ++i) {
+    v |= static_cast<std::uint64_t>(static_cast<std::uint8_t>(b[i])) << (8 * i);
+  }
+  return v;
+}
+
+std::string
+Decoder::str()
+{
+  const std::uint32_t n = u32();
+  return std::string(take(n));
+}
+
+Sha256
+Decoder::sha256()
+{
+  Sha256 out;
+  const auto b = take(out.bytes.size());
+  for (std::size_t i = 0; i < b.size(); ++i) {
+    out.bytes[i] = static_cast<std::uint8_t>(b[i]);
+  }
+  return out;
+}
+
+// Field order is the format: changing it, or adding a field, needs a new version byte and
+// a decoder for the old one.
+
+std::string
+encode(const ProjectRecord& r)
+{
+  Encoder e;
+  e.str(r.name);
+  e.str(r.etag);
+  e.time(r.fetched_at);
+  e.time(r.first_seen);
+  e.str(r.status);
+  e.str(r.status_reason);
+  return e.take();
+}
+
+std::optional<ProjectRecord>
+decode_project(std::string_view value)
+{
+  Decoder d(value);
+  ProjectRecord r;
+  r.name = d.str();
+  r.etag = d.str();
+  r.fetched_at = d.time();
+  r.first_seen = d.time();
+  r.status = d.str();
+  r.status_reason = d.str();
+  if (!d.done()) {
+    return std::nullopt;
+  }
+  return r;
+}
+
+std::string
+encode(const FileRecord& r)
+{
+  Encoder e;
+  e.str(r.project);
+  e.str(r.filename);
+  e.str(r.version);
+  e.sha256(r.sha256);
+  e.u64(r.size);
+  e.optional(r.upload_time, [&](Time t) { e.time(t); });
+  e.time(r.first_seen);
+  e.str(r.requires_python);
+  e.optional(r.yanked, [&](const std::string& s) { e.str(s); });
+  e.optional(r.core_metadata, [&](const Sha256& s) { e.sha256(s); });
+  e.str(r.url);
+  e.optional(r.removed_upstream, [&](Time t) { e.time(t); });
+  return e.take();
+}
+
+std::optional<FileRecord>
+decode_file(std::string_view value)
+{
+  Decoder d(value);
+  FileRecord r;
+  r.project = d.str();
+  r.filename = d.str();
+  r.version = d.str();
+  r.sha256 = d.sha256();
+  r.size = d.u64();
+  r.upload_time = d.optional<Time>([&] { return d.time(); });
+  r.first_seen = d.time();
+  r.requires_python = d.str();
+  r.yanked = d.optional<std::string>([&] { return d.str(); });
+  r.core_metadata = d.optional<Sha256>([&] { return d.sha256(); });
+  r.url = d.str();
+  r.removed_upstream = d.optional<Time>([&] { return d.time(); });
+  if (!d.done()) {
+    return std::nullopt;
+  }
+  return r;
+}
+
+std::string
+encode(const BlobRecord& r)
+{
+  Encoder e;
+  e.u64(r.size);
+  e.time(r.stored_at);
+  return e.take();
+}
+
+std::optional<BlobRecord>
+decode_blob(std::string_view value)
+{
+  Decoder d(value);
+  BlobRecord r;
+  r.size = d.u64();
+  r.stored_at = d.time();
+  if (!d.done()) {
+    return std::nullopt;
+  }
+  return r;
+}
+
+} // namespace airlock::storage::codec
