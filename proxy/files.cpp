@@ -64,9 +64,10 @@ FileService::serve(Exchange& exchange, std::string_view sha256_hex, std::string_
     co_await send_text(exchange, http::status::not_found, "not found: malformed sha256 in file URL");
     co_return;
   }
-  auto file = m_store.file_by_sha256(*sha256);
-  const bool metadata = file && filename == file->filename + std::string(k_metadata_suffix);
-  if (!file || (filename != file->filename && !metadata)) {
+  const bool metadata = filename.ends_with(k_metadata_suffix);
+  const auto file = m_store.file_by_sha256(
+    *sha256, metadata ? filename.substr(0, filename.size() - k_metadata_suffix.size()) : filename);
+  if (!file) {
     co_await send_text(exchange, http::status::not_found,
                        "not found: Airlock has not seen this file in any project listing");
     co_return;

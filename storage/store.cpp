@@ -144,6 +144,21 @@ public:
     return record;
   }
 
+  // The file with these bytes and this name: two projects may list the same bytes under
+  // different names, and each keeps its own verdict.
+  std::optional<FileRecord>
+  by_sha256_and_name(const lmdb::Txn& txn, const Sha256& sha256, std::string_view filename) const
+  {
+    std::optional<FileRecord> found;
+    txn.for_each(m_by_sha256, sha_key(sha256), [&](std::string_view, std::string_view key) {
+      if (!found && key.ends_with(filename) && key.size() > filename.size()
+          && key[key.size() - filename.size() - 1] == '\0') {
+        found = get(txn, key);
+      }
+    });
+    return found;
+  }
+
   // Writes `record`, and moves its index row when its sha256 differs from `previous`'s.
   void
   put(lmdb::WriteTxn& txn, const FileRecord& record, const FileRecord* previous) const
@@ -293,6 +308,13 @@ Store::file_by_sha256(const Sha256& sha256) const
 {
   const lmdb::ReadTxn txn(m_impl->env);
   return m_impl->tables.files.by_sha256(txn, sha256);
+}
+
+std::optional<FileRecord>
+Store::file_by_sha256(const Sha256& sha256, std::string_view filename) const
+{
+  const lmdb::ReadTxn txn(m_impl->env);
+  return m_impl->tables.files.by_sha256_and_name(txn, sha256, filename);
 }
 
 Listing

@@ -253,6 +253,19 @@ TEST_F(StoreTest, same_bytes_in_two_projects_keep_both_index_rows)
   EXPECT_EQ(m_store->file_by_sha256(Sha256::of("different"))->project, "a");
 }
 
+TEST_F(StoreTest, file_by_sha256_and_name_picks_the_listing_that_names_it)
+{
+  // An attacker's project listing the same bytes must not stand in for the real one.
+  const auto real = file("real-1.0.tar.gz", "identical");
+  const auto copy = file("aaa-1.0.tar.gz", "identical");
+  (void)m_store->put_listing(project("real"), {real}, at(1));
+  (void)m_store->put_listing(project("aaa"), {copy}, at(1));
+  EXPECT_EQ(m_store->file_by_sha256(real.sha256, "real-1.0.tar.gz")->project, "real");
+  EXPECT_EQ(m_store->file_by_sha256(real.sha256, "aaa-1.0.tar.gz")->project, "aaa");
+  EXPECT_FALSE(m_store->file_by_sha256(real.sha256, "1.0.tar.gz"));
+  EXPECT_FALSE(m_store->file_by_sha256(Sha256::of("other"), "real-1.0.tar.gz"));
+}
+
 TEST_F(StoreTest, projects_with_a_common_prefix_do_not_share_files)
 {
   (void)m_store->put_listing(project("foo-bar"), {file("foo_bar-1.0.tar.gz")}, at(1));

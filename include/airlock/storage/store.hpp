@@ -47,6 +47,9 @@ public:
   std::vector<std::string> project_names() const;
   // The file upstream declared with this sha256 (any project); nullopt when none.
   std::optional<FileRecord> file_by_sha256(const Sha256& sha256) const;
+  // The file with these bytes and this filename: two projects may list the same bytes, and
+  // each listing keeps its own verdict. nullopt when none.
+  std::optional<FileRecord> file_by_sha256(const Sha256& sha256, std::string_view filename) const;
 
   // Replaces a project's upstream listing in one write transaction and returns the result.
   // A file seen before keeps its first_seen (and loses removed_upstream if it came back);
