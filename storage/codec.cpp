@@ -197,4 +197,104 @@ decode_blob(std::string_view value)
   return r;
 }
 
+std::string
+encode(const Decision& r)
+{
+  Encoder e;
+  e.str(r.project);
+  e.str(r.version);
+  e.str(r.filename);
+  e.u8(static_cast<std::uint8_t>(r.action));
+  e.str(r.actor);
+  e.str(r.reason);
+  e.time(r.time);
+  return e.take();
+}
+
+std::optional<Decision>
+decode_decision(std::string_view value)
+{
+  Decoder d(value);
+  Decision r;
+  r.project = d.str();
+  r.version = d.str();
+  r.filename = d.str();
+  const auto action = d.u8();
+  r.action = static_cast<DecisionAction>(action);
+  r.actor = d.str();
+  r.reason = d.str();
+  r.time = d.time();
+  if (!d.done() || (r.action != DecisionAction::approve && r.action != DecisionAction::block)) {
+    return std::nullopt;
+  }
+  return r;
+}
+
+std::string
+encode(const AuditEntry& r)
+{
+  Encoder e;
+  e.u64(r.id);
+  e.time(r.time);
+  e.str(r.actor);
+  e.str(r.action);
+  e.str(r.project);
+  e.str(r.version);
+  e.str(r.filename);
+  e.str(r.reason);
+  e.str(r.before);
+  e.str(r.after);
+  return e.take();
+}
+
+std::optional<AuditEntry>
+decode_audit(std::string_view value)
+{
+  Decoder d(value);
+  AuditEntry r;
+  r.id = d.u64();
+  r.time = d.time();
+  r.actor = d.str();
+  r.action = d.str();
+  r.project = d.str();
+  r.version = d.str();
+  r.filename = d.str();
+  r.reason = d.str();
+  r.before = d.str();
+  r.after = d.str();
+  if (!d.done()) {
+    return std::nullopt;
+  }
+  return r;
+}
+
+std::string
+encode(const TokenRecord& r)
+{
+  Encoder e;
+  e.str(r.id);
+  e.str(r.name);
+  e.u8(static_cast<std::uint8_t>(r.role));
+  e.sha256(r.secret_hash);
+  e.time(r.created_at);
+  return e.take();
+}
+
+std::optional<TokenRecord>
+decode_token(std::string_view value)
+{
+  Decoder d(value);
+  TokenRecord r;
+  r.id = d.str();
+  r.name = d.str();
+  const auto role = d.u8();
+  r.role = static_cast<Role>(role);
+  r.secret_hash = d.sha256();
+  r.created_at = d.time();
+  if (!d.done() || role < 1 || role > 3) {
+    return std::nullopt;
+  }
+  return r;
+}
+
 } // namespace airlock::storage::codec

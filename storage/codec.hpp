@@ -88,10 +88,16 @@ private:
 std::string encode(const ProjectRecord& record);
 std::string encode(const FileRecord& record);
 std::string encode(const BlobRecord& record);
+std::string encode(const Decision& record);
+std::string encode(const AuditEntry& record);
+std::string encode(const TokenRecord& record);
 
 // nullopt when the value is malformed or of another format version.
 std::optional<ProjectRecord> decode_project(std::string_view value);
 std::optional<FileRecord> decode_file(std::string_view value);
 std::optional<BlobRecord> decode_blob(std::string_view value);
+std::optional<Decision> decode_decision(std::string_view value);
+std::optional<AuditEntry> decode_audit(std::string_view value);
+std::optional<TokenRecord> decode_token(std::string_view value);
 
 } // namespace airlock::storage::codec

@@ -405,6 +405,20 @@ Cursor::next()
 }
 
 std::optional<Cursor::Entry>
+Cursor::last()
+{
+  MDB_val key{};
+  return get(&key, MDB_LAST);
+}
+
+std::optional<Cursor::Entry>
+Cursor::prev()
+{
+  MDB_val key{};
+  return get(&key, MDB_PREV);
+}
+
+std::optional<Cursor::Entry>
 Cursor::get(MDB_val* key, MDB_cursor_op op)
 {
   MDB_val value{};

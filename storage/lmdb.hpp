@@ -142,6 +142,8 @@ public:
   // The first entry whose key is >= `key`.
   std::optional<Entry> seek(std::string_view key);
   std::optional<Entry> next();
+  std::optional<Entry> last();
+  std::optional<Entry> prev();
 
 private:
   std::optional<Entry> get(MDB_val* key, MDB_cursor_op op);

@@ -234,11 +234,168 @@ private:
   lmdb::Table m_table;
 };
 
+// decisions: project + '\0' + scope ('p', 'r' or 'f') + '\0' + version or filename -> Decision.
+class DecisionsTable
+{
+public:
+  explicit DecisionsTable(lmdb::Table table) : m_table(table) {}
+
+  static std::string
+  key(std::string_view project, std::string_view version, std::string_view filename)
+  {
+    std::string out = file_key(project, "");
+    if (!filename.empty()) {
+      out += "f";
+      out += '\0';
+      out += filename;
+    } else if (!version.empty()) {
+      out += "r";
+      out += '\0';
+      out += version;
+    } else {
+      out += "p";
+      out += '\0';
+    }
+    return out;
+  }
+
+  std::vector<Decision>
+  of_project(const lmdb::Txn& txn, std::string_view project) const
+  {
+    return scan(txn, project_prefix(project));
+  }
+
+  std::vector<Decision>
+  scan(const lmdb::Txn& txn, std::string_view prefix) const
+  {
+    std::vector<Decision> out;
+    txn.for_each(m_table, prefix, [&](std::string_view k, std::string_view value) {
+      auto record = decode_or_throw(m_table, k, value, codec::decode_decision);
+      if (k != key(record.project, record.version, record.filename)) {
+        throw_corrupt(m_table, k);
+      }
+      out.push_back(std::move(record));
+    });
+    return out;
+  }
+
+  void
+  put(lmdb::WriteTxn& txn, const Decision& decision) const
+  {
+    txn.put(m_table, key(decision.project, decision.version, decision.filename), codec::encode(decision));
+  }
+
+  bool
+  del(lmdb::WriteTxn& txn, std::string_view project, std::string_view version, std::string_view filename) const
+  {
+    return txn.del(m_table, key(project, version, filename));
+  }
+
+private:
+  lmdb::Table m_table;
+};
+
+// audit: 8-byte big-endian id -> AuditEntry, so key order is append order.
+class AuditTable
+{
+public:
+  explicit AuditTable(lmdb::Table table) : m_table(table) {}
+
+  AuditEntry
+  append(lmdb::WriteTxn& txn, AuditEntry entry) const
+  {
+    lmdb::Cursor cursor(txn, m_table);
+    const auto last = cursor.last();
+    entry.id = last ? decode_id(last->first) + 1 : 1;
+    txn.put(m_table, encode_id(entry.id), codec::encode(entry));
+    return entry;
+  }
+
+  // Newest first until `limit` matches, returned oldest first.
+  std::vector<AuditEntry>
+  newest(const lmdb::Txn& txn, std::string_view project, std::optional<Time> since, std::size_t limit) const
+  {
+    std::vector<AuditEntry> out;
+    lmdb::Cursor cursor(txn, m_table);
+    for (auto entry = cursor.last(); entry && out.size() < limit; entry = cursor.prev()) {
+      auto record = decode_or_throw(m_table, entry->first, entry->second, codec::decode_audit);
+      if (since && record.time < *since) {
+        break;
+      }
+      if (project.empty() || record.project == project) {
+        out.push_back(std::move(record));
+      }
+    }
+    std::reverse(out.begin(), out.end());
+    return out;
+  }
+
+private:
+  static std::string
+  encode_id(std::uint64_t id)
+  {
+    std::string out(8, '\0');
+    for (int i = 7; i >= 0; --i) {
+      out[static_cast<std::size_t>(i)] = static_cast<char>(id & 0xff);
+      id >>= 8;
+    }
+    return out;
+  }
+
+  std::uint64_t
+  decode_id(std::string_view key) const
+  {
+    if (key.size() != 8) {
+      throw_corrupt(m_table, key);
+    }
+    std::uint64_t id = 0;
+    for (char c : key) {
+      id = id << 8 | static_cast<std::uint8_t>(c);
+    }
+    return id;
+  }
+
+  lmdb::Table m_table;
+};
+
+// tokens: token id -> TokenRecord.
+class TokensTable
+{
+public:
+  explicit TokensTable(lmdb::Table table) : m_table(table) {}
+
+  std::optional<TokenRecord>
+  get(const lmdb::Txn& txn, std::string_view id) const
+  {
+    const auto value = txn.get(m_table, id);
+    if (!value) {
+      return std::nullopt;
+    }
+    auto record = decode_or_throw(m_table, id, *value, codec::decode_token);
+    if (record.id != id) {
+      throw_corrupt(m_table, id);
+    }
+    return record;
+  }
+
+  void
+  put(lmdb::WriteTxn& txn, const TokenRecord& record) const
+  {
+    txn.put(m_table, record.id, codec::encode(record));
+  }
+
+private:
+  lmdb::Table m_table;
+};
+
 struct Tables
 {
   ProjectsTable projects;
   FilesTable files;
   BlobsTable blobs;
+  DecisionsTable decisions;
+  AuditTable audit;
+  TokensTable tokens;
 };
 
 // Opens (creating) every table in one transaction; LMDB shares the handles with every
@@ -251,6 +408,9 @@ open_tables(const lmdb::Env& env)
     ProjectsTable(txn.open_table("projects")),
     FilesTable(txn.open_table("files"), txn.open_table("files_by_sha256", lmdb::Dup::sorted)),
     BlobsTable(txn.open_table("blobs")),
+    DecisionsTable(txn.open_table("decisions")),
+    AuditTable(txn.open_table("audit")),
+    TokensTable(txn.open_table("tokens")),
   };
   txn.commit();
   return tables;
@@ -406,6 +566,76 @@ Store::commit_blob(BlobWriter&& writer, const Sha256& expected, Time now)
   m_impl->tables.blobs.put(txn, expected, BlobRecord{writer.size(), now});
   txn.commit();
   return {};
+}
+
+std::vector<Decision>
+Store::decisions(std::string_view project) const
+{
+  const lmdb::ReadTxn txn(m_impl->env);
+  return m_impl->tables.decisions.of_project(txn, project);
+}
+
+std::vector<Decision>
+Store::all_decisions() const
+{
+  const lmdb::ReadTxn txn(m_impl->env);
+  return m_impl->tables.decisions.scan(txn, "");
+}
+
+AuditEntry
+Store::put_decision(const Decision& decision, AuditEntry audit)
+{
+  lmdb::WriteTxn txn(m_impl->env);
+  m_impl->tables.decisions.put(txn, decision);
+  auto appended = m_impl->tables.audit.append(txn, std::move(audit));
+  txn.commit();
+  return appended;
+}
+
+AuditEntry
+Store::remove_decision(std::string_view project, std::string_view version, std::string_view filename,
+                       AuditEntry audit)
+{
+  lmdb::WriteTxn txn(m_impl->env);
+  m_impl->tables.decisions.del(txn, project, version, filename);
+  auto appended = m_impl->tables.audit.append(txn, std::move(audit));
+  txn.commit();
+  return appended;
+}
+
+AuditEntry
+Store::append_audit(AuditEntry audit)
+{
+  lmdb::WriteTxn txn(m_impl->env);
+  auto appended = m_impl->tables.audit.append(txn, std::move(audit));
+  txn.commit();
+  return appended;
+}
+
+std::vector<AuditEntry>
+Store::audit(std::string_view project, std::optional<Time> since, std::size_t limit) const
+{
+  const lmdb::ReadTxn txn(m_impl->env);
+  return m_impl->tables.audit.newest(txn, project, since, limit);
+}
+
+void
+Store::put_token(const TokenRecord& token, AuditEntry audit)
+{
+  lmdb::WriteTxn txn(m_impl->env);
+  if (m_impl->tables.tokens.get(txn, token.id)) {
+    throw StorageError(fmt::format("token id {} exists already", token.id));
+  }
+  m_impl->tables.tokens.put(txn, token);
+  m_impl->tables.audit.append(txn, std::move(audit));
+  txn.commit();
+}
+
+std::optional<TokenRecord>
+Store::token(std::string_view id) const
+{
+  const lmdb::ReadTxn txn(m_impl->env);
+  return m_impl->tables.tokens.get(txn, id);
 }
 
 std::vector<std::pair<Sha256, BlobRecord>>

@@ -51,3 +51,56 @@ struct BlobRecord
 };
 
 } // namespace airlock::storage
+
+namespace airlock::storage {
+
+enum class DecisionAction : std::uint8_t { approve = 1, block = 2 };
+
+// A reviewer's standing decision about a whole project (version and filename empty), one
+// release (version set: its normalized PEP 440 form, or the filename's raw version) or one
+// file (filename set).
+struct Decision
+{
+  std::string project;
+  std::string version;
+  std::string filename;
+  DecisionAction action = DecisionAction::block;
+  std::string actor;
+  std::string reason;
+  Time time{};
+
+  friend bool operator==(const Decision&, const Decision&) = default;
+};
+
+// One line of the append-only audit log: who did what, why, and what it changed.
+struct AuditEntry
+{
+  std::uint64_t id = 0; // assigned by the store on append: increasing, never reused
+  Time time{};
+  std::string actor;    // a token's name, or "airlock" for the system itself
+  std::string action;   // "approve", "block", "unblock", "token-create", ...
+  std::string project;  // empty when not about a project
+  std::string version;  // empty = none
+  std::string filename; // empty = none
+  std::string reason;
+  std::string before;   // state(s) before, e.g. "quarantined"
+  std::string after;
+
+  friend bool operator==(const AuditEntry&, const AuditEntry&) = default;
+};
+
+enum class Role : std::uint8_t { reader = 1, reviewer = 2, admin = 3 };
+
+// An API token as stored: never the token itself, only a hash of its secret part.
+struct TokenRecord
+{
+  std::string id;      // the public part of the token, its lookup key
+  std::string name;    // the audit actor
+  Role role = Role::reader;
+  Sha256 secret_hash;  // BLAKE2b-256 of the secret part
+  Time created_at{};
+
+  friend bool operator==(const TokenRecord&, const TokenRecord&) = default;
+};
+
+} // namespace airlock::storage

@@ -60,6 +60,28 @@ public:
   // Records a successful revalidation (upstream answered 304): fetched_at = now.
   void touch_project(std::string_view name, Time now);
 
+  // --- review: decisions, audit log, tokens -------------------------------------------------
+  // Every decision about a project (all scopes), sorted by scope.
+  std::vector<Decision> decisions(std::string_view project) const;
+  // Every decision Airlock holds.
+  std::vector<Decision> all_decisions() const;
+  // Stores a decision (replacing any at the same scope) and appends its audit entry, in one
+  // transaction. Returns the entry as appended (with its id).
+  AuditEntry put_decision(const Decision& decision, AuditEntry audit);
+  // Removes the decision at a scope, if any, and appends the audit entry, in one transaction.
+  // Returns the entry as appended.
+  AuditEntry remove_decision(std::string_view project, std::string_view version, std::string_view filename,
+                             AuditEntry audit);
+  // Appends an audit entry on its own.
+  AuditEntry append_audit(AuditEntry audit);
+  // Audit entries, oldest first: those about `project` (all when empty) at or after `since`,
+  // at most `limit` of the newest that match.
+  std::vector<AuditEntry> audit(std::string_view project, std::optional<Time> since, std::size_t limit) const;
+
+  // Stores a new token with its audit entry; throws StorageError when the id exists.
+  void put_token(const TokenRecord& token, AuditEntry audit);
+  std::optional<TokenRecord> token(std::string_view id) const;
+
   // --- blobs -----------------------------------------------------------------------------
   BlobStore& blobs() { return m_blobs; }
   const BlobStore& blobs() const { return m_blobs; }

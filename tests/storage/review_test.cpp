@@ -1,0 +1,140 @@
+// Decisions, the audit log and tokens: real LMDB in a temp dir.
+
+#include "testutil.hpp"
+
+#include "codec.hpp"
+
+#include <airlock/storage/store.hpp>
+
+#include <gtest/gtest.h>
+
+namespace airlock::storage {
+namespace {
+
+Time
+at(std::int64_t seconds)
+{
+  return Time{Seconds{1774000000 + seconds}};
+}
+
+Decision
+decision(std::string project, std::string version, std::string filename, DecisionAction action)
+{
+  return Decision{std::move(project), std::move(version), std::move(filename), action, "alice", "because", at(1)};
+}
+
+AuditEntry
+entry(std::string action, std::string project, Time time = at(1))
+{
+  AuditEntry e;
+  e.time = time;
+  e.actor = "alice";
+  e.action = std::move(action);
+  e.project = std::move(project);
+  e.reason = "because";
+  e.before = "quarantined";
+  e.after = "approved";
+  return e;
+}
+
+class ReviewStoreTest : public ::testing::Test
+{
+protected:
+  std::unique_ptr<Store> open()
+  {
+    Options options;
+    options.path = m_dir.path() / "data";
+    options.map_size = 16ULL << 20;
+    return std::make_unique<Store>(options);
+  }
+
+  test::TempDir m_dir;
+};
+
+TEST(ReviewCodec, records_round_trip)
+{
+  const auto d = decision("p", "1.0", "", DecisionAction::approve);
+  EXPECT_EQ(codec::decode_decision(codec::encode(d)), d);
+  auto a = entry("approve", "p");
+  a.id = 42;
+  a.version = "1.0";
+  a.filename = "p-1.0.tar.gz";
+  EXPECT_EQ(codec::decode_audit(codec::encode(a)), a);
+  TokenRecord t{"abc123", "ci", Role::reviewer, Sha256::of("secret"), at(5)};
+  EXPECT_EQ(codec::decode_token(codec::encode(t)), t);
+}
+
+TEST(ReviewCodec, unknown_enum_values_are_rejected)
+{
+  auto bytes = codec::encode(decision("p", "", "", DecisionAction::block));
+  // The action byte follows the version byte and three strings ("p", "", "").
+  const std::size_t action_at = 1 + (4 + 1) + 4 + 4;
+  ASSERT_EQ(static_cast<std::uint8_t>(bytes[action_at]), 2);
+  bytes[action_at] = 7;
+  EXPECT_FALSE(codec::decode_decision(bytes));
+  TokenRecord t{"abc", "ci", Role::admin, Sha256::of("s"), at(1)};
+  auto token = codec::encode(t);
+  token[1 + (4 + 3) + (4 + 2)] = 0; // the role byte, after id "abc" and name "ci"
+  EXPECT_FALSE(codec::decode_token(token));
+}
+
+TEST_F(ReviewStoreTest, decisions_are_kept_per_scope_and_replaced_at_the_same_scope)
+{
+  auto store = open();
+  store->put_decision(decision("p", "", "", DecisionAction::block), entry("block", "p"));
+  store->put_decision(decision("p", "1.0", "", DecisionAction::approve), entry("approve", "p"));
+  store->put_decision(decision("p", "", "p-1.0.tar.gz", DecisionAction::approve), entry("approve", "p"));
+  store->put_decision(decision("pp", "", "", DecisionAction::block), entry("block", "pp"));
+  EXPECT_EQ(store->decisions("p").size(), 3u);
+  EXPECT_EQ(store->decisions("pp").size(), 1u);
+  EXPECT_EQ(store->all_decisions().size(), 4u);
+
+  store->put_decision(decision("p", "1.0", "", DecisionAction::block), entry("block", "p"));
+  const auto decisions = store->decisions("p");
+  ASSERT_EQ(decisions.size(), 3u);
+  int blocks = 0;
+  for (const auto& d : decisions) {
+    blocks += d.action == DecisionAction::block ? 1 : 0;
+  }
+  EXPECT_EQ(blocks, 2);
+
+  store->remove_decision("p", "", "", entry("unblock", "p"));
+  EXPECT_EQ(store->decisions("p").size(), 2u);
+  EXPECT_EQ(store->decisions("pp").size(), 1u) << "a project's unblock leaves other projects alone";
+}
+
+TEST_F(ReviewStoreTest, audit_is_append_only_ordered_and_survives_reopening)
+{
+  {
+    auto store = open();
+    EXPECT_EQ(store->append_audit(entry("token-create", "", at(1))).id, 1u);
+    EXPECT_EQ(store->put_decision(decision("p", "1.0", "", DecisionAction::approve), entry("approve", "p", at(2))).id,
+              2u);
+    EXPECT_EQ(store->remove_decision("p", "1.0", "", entry("unblock", "p", at(3))).id, 3u);
+  }
+  auto store = open();
+  EXPECT_EQ(store->append_audit(entry("block", "q", at(4))).id, 4u);
+  const auto all = store->audit("", std::nullopt, 100);
+  ASSERT_EQ(all.size(), 4u);
+  EXPECT_EQ(all.front().action, "token-create");
+  EXPECT_EQ(all.back().action, "block");
+  EXPECT_EQ(store->audit("p", std::nullopt, 100).size(), 2u);
+  EXPECT_EQ(store->audit("", at(3), 100).size(), 2u);
+  const auto newest = store->audit("", std::nullopt, 1);
+  ASSERT_EQ(newest.size(), 1u);
+  EXPECT_EQ(newest.front().id, 4u);
+}
+
+TEST_F(ReviewStoreTest, tokens_are_stored_once_with_their_audit_entry)
+{
+  auto store = open();
+  const TokenRecord t{"id1", "ops", Role::admin, Sha256::of("secret"), at(1)};
+  store->put_token(t, entry("token-create", ""));
+  EXPECT_EQ(store->token("id1"), t);
+  EXPECT_FALSE(store->token("id2"));
+  EXPECT_THROW(store->put_token(t, entry("token-create", "")), StorageError);
+  EXPECT_EQ(store->audit("", std::nullopt, 10).size(), 1u) << "the refused duplicate wrote no audit entry";
+}
+
+} // namespace
+} // namespace airlock::storage
