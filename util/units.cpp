@@ -96,11 +96,13 @@ std::string
 format_duration(std::chrono::seconds d)
 {
   const bool negative = d.count() < 0;
-  std::int64_t s = negative ? -d.count() : d.count();
-  const std::int64_t days = s / 86400;
-  const std::int64_t hours = s % 86400 / 3600;
-  const std::int64_t minutes = s % 3600 / 60;
-  const std::int64_t seconds = s % 60;
+  // Negate in unsigned arithmetic: -INT64_MIN does not fit in an int64.
+  const auto magnitude = static_cast<std::uint64_t>(d.count());
+  const std::uint64_t s = negative ? 0 - magnitude : magnitude;
+  const std::uint64_t days = s / 86400;
+  const std::uint64_t hours = s % 86400 / 3600;
+  const std::uint64_t minutes = s % 3600 / 60;
+  const std::uint64_t seconds = s % 60;
   std::string out = negative ? "-" : "";
   if (days > 0) {
     out += fmt::format("{}d {}h", days, hours);
