@@ -28,8 +28,8 @@ struct ParsedFilename
 std::optional<ParsedFilename> parse_filename(std::string_view filename,
                                              std::string_view expected_project = {});
 
-// True when a filename is safe to store and serve: 1-255 bytes, no '/', '\\', NUL or control
-// characters, not "." or "..", printable ASCII only.
+// True when a filename is safe to store and serve: 1-255 bytes of printable ASCII, not "." or
+// "..", no space, '/', '\\', and none of "#%<>?[]^`{|} that would need escaping in a URL path.
 bool is_safe_filename(std::string_view filename);
 
 } // namespace airlock::policy
