@@ -1,5 +1,7 @@
 #include <airlock/policy/version.hpp>
 
+#include <cctype>
+
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -570,6 +572,29 @@ SpecifierSet::admits(const Clause& clause, const Version& candidate)
     return !is_post_of_spec;
   }
   return false;
+}
+
+std::string
+Version::canonical() const
+{
+  // The normalized form is [N!]release[pre][.postN][.devN][+local], release being digits and
+  // dots: strip ".0" from the end of the release, keeping its first segment.
+  std::string out = m_normalized;
+  const auto bang = out.find('!');
+  const std::size_t start = bang == std::string::npos ? 0 : bang + 1;
+  std::size_t end = start;
+  while (end < out.size() && (std::isdigit(static_cast<unsigned char>(out[end])) || out[end] == '.')) {
+    ++end;
+  }
+  if (end > start && out[end - 1] == '.') {
+    --end; // the separator of a ".postN" or ".devN"
+  }
+  std::size_t cut = end;
+  while (cut - start > 2 && out.compare(cut - 2, 2, ".0") == 0) {
+    cut -= 2;
+  }
+  out.erase(cut, end - cut);
+  return out;
 }
 
 } // namespace airlock::policy

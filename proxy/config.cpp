@@ -1,5 +1,7 @@
 #include <airlock/proxy/config.hpp>
 
+#include <airlock/policy/version.hpp>
+
 #include <airlock/util/error.hpp>
 #include <airlock/util/fd.hpp>
 #include <airlock/util/units.hpp>
@@ -543,6 +545,11 @@ check_rules(Problems& problems, const std::vector<ReadRule>& rules)
     };
     if (rule.action == policy::RuleAction::none && !rule.quarantine && !rule.require_provenance) {
       add("does nothing: set quarantine, action or require_provenance");
+    }
+    if (!rule.version.empty()) {
+      if (auto versions = policy::SpecifierSet::parse(rule.version); !versions) {
+        add(versions.error());
+      }
     }
     if (rule.action == policy::RuleAction::block && rule.quarantine) {
       add("action = \"block\" contradicts the quarantine override: a blocked file is never released");

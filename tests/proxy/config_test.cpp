@@ -277,7 +277,7 @@ TEST(Config, RulesHappyPathKeepOrderAndOrigin)
                               "\n"
                               "[[policy.rule]]\n"
                               "project = \"py?-*\"\n"
-                              "version = \"not checked here\"\n"
+                              "version = \">=1.0,<2\"\n"
                               "quarantine = \"14d\"\n"
                               "require_provenance = true\n");
   const std::vector<Rule> expected = {
@@ -286,7 +286,7 @@ TEST(Config, RulesHappyPathKeepOrderAndOrigin)
     {"evil-pkg", "", std::nullopt, RuleAction::block, false, "airlock.toml:12"},
     {"litellm", ">=1.82.7,<1.83", std::nullopt, RuleAction::block, false, "airlock.toml:16"},
     {"numpy", "", std::nullopt, RuleAction::allow, false, "airlock.toml:21"},
-    {"py?-*", "not checked here", std::chrono::days{14}, RuleAction::none, true, "airlock.toml:26"},
+    {"py?-*", ">=1.0,<2", std::chrono::days{14}, RuleAction::none, true, "airlock.toml:26"},
   };
   EXPECT_EQ(config.policy.rules, expected);
 }
@@ -469,6 +469,13 @@ TEST(ConfigRules, ContradictionsWithinOneRule)
   EXPECT_EQ(problems_of("[[policy.rule]]\nproject = \"a\"\naction = \"allow\"\nquarantine = \"1d\"\n"),
             "policy.rule[1] (airlock.toml:1): action = \"allow\" contradicts the quarantine override: an allowed "
             "file skips the window");
+}
+
+TEST(ConfigRules, BadVersionSpecifierNamesTheRule)
+{
+  EXPECT_EQ(problems_of("[[policy.rule]]\nproject = \"a\"\nversion = \"~=1\"\naction = \"block\"\n"),
+            "policy.rule[1] (airlock.toml:1): invalid version specifier \"~=1\": ~= needs at least two release "
+            "segments");
 }
 
 TEST(ConfigRules, ConflictingRulesForTheSameProjectAndVersion)

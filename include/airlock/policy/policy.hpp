@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -55,7 +56,40 @@ struct Options
 // The time a file's age counts from: upstream's upload-time, else when Airlock first saw it.
 Time age_origin(const storage::FileRecord& file);
 
-// Decides one file. Pure: no I/O; `now` is injected.
-Verdict decide(const storage::FileRecord& file, const Options& options, Time now);
+// The release a file belongs to, as decisions name it: the normalized PEP 440 version, or
+// the version as written when it is not PEP 440 (empty when the filename has none).
+std::string release_key(std::string_view version);
+
+// What decide() needs to know about the file's project besides the file itself.
+struct ProjectContext
+{
+  std::span<const storage::Decision> decisions; // the project's reviewer decisions, all scopes
+  std::string_view upstream_status;             // PEP 792 project-status, empty = active
+};
+
+// The policy of one configuration: rules compiled once, then decide() per file.
+// Immutable after construction; safe to share between threads.
+class Policy
+{
+public:
+  // Compiles the rules; throws ConfigError naming the rule (its origin) when a version
+  // specifier does not parse.
+  explicit Policy(Options options);
+  ~Policy();
+  Policy(Policy&&) noexcept;
+  Policy& operator=(Policy&&) noexcept;
+
+  // Decides one file. Pure: no I/O; `now` is injected. Precedence: a reviewer's block, a
+  // deny rule, an upstream takedown, a reviewer's approve, held checks, then allow rules and
+  // the quarantine window.
+  Verdict decide(const storage::FileRecord& file, const ProjectContext& project, Time now) const;
+
+  const Options& options() const { return m_options; }
+
+private:
+  struct CompiledRule;
+  Options m_options;
+  std::vector<CompiledRule> m_rules;
+};
 
 } // namespace airlock::policy

@@ -23,6 +23,9 @@ public:
   // The canonical form: "1.0rc1", "1.0.post2", "2!1.0+local.7". Trailing ".0"s are kept, as
   // PEP 440 normalization keeps them ("1.0" stays "1.0").
   const std::string& normalized() const { return m_normalized; }
+  // The normalized form without trailing zero release segments ("1.82.7.0" -> "1.82.7"), as
+  // packaging's canonicalize_version: equal versions have equal canonical forms.
+  std::string canonical() const;
   bool is_prerelease() const; // has a pre or dev segment
   bool has_local() const { return !m_local.empty(); }
   // The same version without its local segment.

@@ -46,7 +46,7 @@ struct Config
 };
 
 // Reads and validates a TOML config file. Throws ConfigError whose one-line message names the
-// file, line, key and problem ("airlock.toml:3: server.lisen: unknown key"); several problems
+// file, line, key and problem (airlock.toml:3: unknown key "server.lisen"); several problems
 // are joined with "; ".
 Config load_config(const std::filesystem::path& path);
 // Parses config text; `source` names it in messages. Throws ConfigError.
