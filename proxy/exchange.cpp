@@ -132,13 +132,8 @@ query_param(std::string_view query, std::string_view name)
     if (pair.substr(0, eq) != name) {
       continue;
     }
-    std::string value(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1));
-    for (auto& c : value) {
-      if (c == '+') {
-        c = ' ';
-      }
-    }
-    return percent_decode(value).value_or("");
+    // '+' stays '+': PEP 691's own example is ?format=application/vnd.pypi.simple.v1+json.
+    return percent_decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1)).value_or("");
   }
   return {};
 }

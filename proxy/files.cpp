@@ -50,9 +50,9 @@ abort_connection(Exchange& exchange)
 
 } // namespace
 
-FileService::FileService(const Config& config, const Clock& clock, storage::Store& store, UpstreamClient& upstream,
-                         Writer& writer)
-  : m_config(config), m_clock(clock), m_store(store), m_upstream(upstream), m_writer(writer)
+FileService::FileService(const policy::Policy& policy, const Clock& clock, storage::Store& store,
+                         UpstreamClient& upstream, Writer& writer)
+  : m_policy(policy), m_clock(clock), m_store(store), m_upstream(upstream), m_writer(writer)
 {
 }
 
@@ -72,7 +72,12 @@ FileService::serve(Exchange& exchange, std::string_view sha256_hex, std::string_
                        "not found: Airlock has not seen this file in any project listing");
     co_return;
   }
-  const auto verdict = policy::decide(*file, m_config.policy, m_clock.now());
+  // Decided per request from the store, so a reviewer's block takes effect at once, cached
+  // files included.
+  const auto decisions = m_store.decisions(file->project);
+  const auto project = m_store.project(file->project);
+  const policy::ProjectContext context{decisions, project ? std::string_view(project->status) : std::string_view{}};
+  const auto verdict = m_policy.decide(*file, context, m_clock.now());
   if (verdict.state != policy::State::approved) {
     const std::string why = fmt::format("{}: {}", policy::to_string(verdict.state), verdict.reason);
     exchange.outcome = policy::to_string(verdict.state);

@@ -5,7 +5,7 @@
 #include "exchange.hpp"
 #include "single_flight.hpp"
 
-#include <airlock/proxy/config.hpp>
+#include <airlock/policy/policy.hpp>
 #include <airlock/storage/store.hpp>
 
 namespace airlock::proxy {
@@ -19,8 +19,8 @@ class Writer;
 class FileService
 {
 public:
-  FileService(const Config& config, const Clock& clock, storage::Store& store, UpstreamClient& upstream,
-              Writer& writer);
+  FileService(const policy::Policy& policy, const Clock& clock, storage::Store& store,
+              UpstreamClient& upstream, Writer& writer);
 
   // Serves one file request; `filename` is percent-decoded.
   Awaitable<void> serve(Exchange& exchange, std::string_view sha256_hex, std::string_view filename);
@@ -31,7 +31,7 @@ private:
   Awaitable<void> serve_metadata(Exchange& exchange, const storage::FileRecord& file);
   Awaitable<Expected<std::string>> fetch_metadata(const storage::FileRecord& file, const Sha256& expected);
 
-  const Config& m_config;
+  const policy::Policy& m_policy;
   const Clock& m_clock;
   storage::Store& m_store;
   UpstreamClient& m_upstream;

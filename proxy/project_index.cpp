@@ -33,8 +33,10 @@ make_page(std::string body)
 } // namespace
 
 ProjectView
-render_view(const storage::Listing& listing, const policy::Options& policy, Time now, std::string_view file_url_prefix)
+render_view(const storage::Listing& listing, std::span<const storage::Decision> decisions,
+            const policy::Policy& policy, Time now, std::string_view file_url_prefix)
 {
+  const policy::ProjectContext context{decisions, listing.project.status};
   std::vector<storage::FileRecord> served;
   served.reserve(listing.files.size());
   ProjectPage page;
@@ -44,7 +46,7 @@ render_view(const storage::Listing& listing, const policy::Options& policy, Time
   page.status_reason = listing.project.status_reason;
   Time valid_until = Time::max();
   for (const auto& file : listing.files) {
-    const auto verdict = policy::decide(file, policy, now);
+    const auto verdict = policy.decide(file, context, now);
     if (verdict.until) {
       valid_until = std::min(valid_until, *verdict.until);
     }
@@ -65,9 +67,9 @@ render_view(const storage::Listing& listing, const policy::Options& policy, Time
   return view;
 }
 
-ProjectIndex::ProjectIndex(const Config& config, const Clock& clock, storage::Store& store, UpstreamClient& upstream,
-                           Writer& writer)
-  : m_config(config), m_clock(clock), m_store(store), m_upstream(upstream), m_writer(writer)
+ProjectIndex::ProjectIndex(const Config& config, const policy::Policy& policy, const Clock& clock,
+                           storage::Store& store, UpstreamClient& upstream, Writer& writer)
+  : m_config(config), m_policy(policy), m_clock(clock), m_store(store), m_upstream(upstream), m_writer(writer)
 {
 }
 
@@ -121,8 +123,10 @@ ProjectIndex::refresh(const std::string& name, Time now)
   }
 
   const std::string url = m_config.upstream.index + name + "/";
-  auto response = co_await m_upstream.get_page(url, k_upstream_accept, stored ? stored->project.etag : "",
-                                               k_max_upstream_page);
+  // Named, not a temporary in the co_await expression: GCC 12 miscompiles conditional
+  // temporaries there (destroying one twice).
+  const std::string etag = stored ? stored->project.etag : std::string();
+  auto response = co_await m_upstream.get_page(url, k_upstream_accept, etag, k_max_upstream_page);
   std::string problem;
   if (!response) {
     problem = response.error();
@@ -182,7 +186,8 @@ ProjectIndex::refresh(const std::string& name, Time now)
 ProjectIndex::Entry
 ProjectIndex::render(const storage::Listing& listing, Time now, Time listing_valid_until) const
 {
-  auto view = std::make_shared<ProjectView>(render_view(listing, m_config.policy, now, "../../files/"));
+  const auto decisions = m_store.decisions(listing.project.name);
+  auto view = std::make_shared<ProjectView>(render_view(listing, decisions, m_policy, now, "../../files/"));
   view->valid_until = std::min(view->valid_until, listing_valid_until);
   return Entry{view, {}, view->valid_until};
 }

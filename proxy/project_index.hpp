@@ -51,8 +51,8 @@ using ViewResult = tl::expected<std::shared_ptr<const ProjectView>, PageFailure>
 class ProjectIndex
 {
 public:
-  ProjectIndex(const Config& config, const Clock& clock, storage::Store& store, UpstreamClient& upstream,
-               Writer& writer);
+  ProjectIndex(const Config& config, const policy::Policy& policy, const Clock& clock, storage::Store& store,
+               UpstreamClient& upstream, Writer& writer);
 
   // The view of a normalized project name; fails with 404 for a project upstream does not
   // have, 502 when upstream fails and nothing is stored.
@@ -76,6 +76,7 @@ private:
   std::optional<Entry> cached(const std::string& name) const;
 
   const Config& m_config;
+  const policy::Policy& m_policy;
   const Clock& m_clock;
   storage::Store& m_store;
   UpstreamClient& m_upstream;
@@ -87,8 +88,9 @@ private:
   std::shared_ptr<const ProjectView> m_root;
 };
 
-// Renders both representations of a project page (shared with snapshots later).
-ProjectView render_view(const storage::Listing& listing, const policy::Options& policy, Time now,
-                        std::string_view file_url_prefix);
+// Renders both representations of a project page: the files `policy` approves now, and
+// when the next withheld one may become available.
+ProjectView render_view(const storage::Listing& listing, std::span<const storage::Decision> decisions,
+                        const policy::Policy& policy, Time now, std::string_view file_url_prefix);
 
 } // namespace airlock::proxy

@@ -92,12 +92,13 @@ struct Server::Impl
   Impl(Config config_in, const Clock& clock_in, ServerTestHooks hooks)
     : config(std::move(config_in)),
       clock(clock_in),
+      policy(config.policy),
       store(config.storage),
       threads(config.server.threads == 0 ? std::max(1u, std::thread::hardware_concurrency()) : config.server.threads),
       ioc(static_cast<int>(threads)),
       upstream(ioc.get_executor(), upstream_options(config, hooks)),
-      index(config, clock, store, upstream, writer),
-      files(config, clock, store, upstream, writer),
+      index(config, policy, clock, store, upstream, writer),
+      files(policy, clock, store, upstream, writer),
       acceptor(ioc)
   {
     if (const auto removed = store.blobs().remove_temp_files(); removed > 0) {
@@ -124,6 +125,7 @@ struct Server::Impl
 
   Config config;
   const Clock& clock;
+  policy::Policy policy;
   storage::Store store;
   unsigned threads;
   net::io_context ioc;

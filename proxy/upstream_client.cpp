@@ -319,8 +319,11 @@ UpstreamClient::connect(const Url& url)
     auto [write_ec, written] = co_await http::async_write(stream, req, use_tuple);
     http::response_parser<http::empty_body> parser;
     parser.skip(true); // a CONNECT answer has no body
-    auto [read_ec, read] = write_ec ? std::tuple{write_ec, std::size_t{0}}
-                                    : co_await http::async_read_header(stream, connection->buffer, parser, use_tuple);
+    beast::error_code read_ec = write_ec;
+    if (!write_ec) {
+      auto [ec, read] = co_await http::async_read_header(stream, connection->buffer, parser, use_tuple);
+      read_ec = ec;
+    }
     if (read_ec) {
       co_return make_unexpected(fmt::format("proxy CONNECT to {} failed: {}", url.host, read_ec.message()));
     }
