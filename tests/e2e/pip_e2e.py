@@ -19,6 +19,7 @@ import argparse
 import collections
 import datetime as dt
 import hashlib
+import http.client
 import json
 import os
 import re
@@ -309,13 +310,26 @@ class AirlockTestCase(unittest.TestCase):
 
     def diag(self, extra: str = "") -> str:
         counts = json.dumps(self.fake.counts.snapshot(), sort_keys=True)
-        return (f"{extra}\n--- airlock output (last lines) ---\n{self.airlock.tail()}\n"
+        proc = self.airlock.proc
+        try:
+            proc.wait(0.5)   # a crash that cut a connection short needs a moment to be seen
+        except subprocess.TimeoutExpired:
+            pass
+        state = ("running" if proc.poll() is None
+                 else f"EXITED with {proc.returncode}" + (" (killed by a signal)"
+                                                          if proc.returncode < 0 else ""))
+        return (f"{extra}\n--- airlock ({state}) output, last lines ---\n{self.airlock.tail()}\n"
                 f"--- fake upstream counts ---\n{counts}\n"
                 f"--- fake upstream requests (last) ---\n"
                 + "\n".join(self.fake.request_log[-25:]))
 
     def get(self, path: str, headers: Optional[dict[str, str]] = None) -> Response:
-        return http_get(self.airlock.url + path, headers)
+        """GETs a path on Airlock; a connection failure fails the test with diagnostics."""
+        try:
+            return http_get(self.airlock.url + path, headers)
+        except (OSError, http.client.HTTPException) as e:
+            self.fail(self.diag(f"GET {path} (headers {headers}): no HTTP response: "
+                                f"{type(e).__name__}: {e}"))
 
     def get_file(self, f: FakeFile) -> Response:
         """GETs Airlock's /files/ URL of `f`, after its project page (as pip would: Airlock
@@ -630,7 +644,7 @@ class NegotiationTest(AirlockTestCase):
         self.assertEqual(urllib.parse.urlsplit(url).path,
                          f"/files/{self.wheel.sha256}/{self.wheel.filename}")
         # And that URL serves the wheel.
-        got = http_get(url)
+        got = self.get(urllib.parse.urlsplit(url).path)
         self.assertEqual(got.status, 200, self.diag(repr(got)))
         self.assertEqual(hashlib.sha256(got.body).hexdigest(), self.wheel.sha256)
 
