@@ -288,7 +288,7 @@ class FakePyPI:
         class Handler(_Handler):
             model = fake
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self._server = _Server(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         name="fake-pypi", daemon=True)
@@ -411,6 +411,21 @@ def wants_json(accept: str) -> bool:
                        "text/*"):
             best_html = max(best_html, q)
     return best_json > 0 and best_json >= best_html
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        # A client (Airlock) dropping a keep-alive connection is normal; anything else is kept
+        # in the request log rather than printed over the test output.
+        import sys
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionResetError, BrokenPipeError, TimeoutError)):
+            return
+        model = getattr(self.RequestHandlerClass, "model", None)
+        if model is not None:
+            model.request_log.append(f"handler error for {client_address}: {exc!r}")
 
 
 class _Handler(BaseHTTPRequestHandler):
