@@ -1,32 +1,54 @@
 #include <airlock/proxy/cli.hpp>
 
+#include "api_client.hpp"
+#include "auth.hpp"
+
 #include <airlock/proxy/config.hpp>
 #include <airlock/proxy/server.hpp>
 #include <airlock/util/error.hpp>
 #include <airlock/util/log.hpp>
+#include <airlock/util/units.hpp>
 
+#include <boost/json.hpp>
 #include <fmt/core.h>
 #include <sodium.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace airlock::proxy {
 
+namespace json = boost::json;
+
 namespace {
 
 constexpr std::string_view k_usage = R"(usage: airlock <command> [options]
 
 commands:
-  serve [--config FILE]     run the proxy (embedded defaults without --config)
-  help                      show this text
-  version                   print the version
+  serve [--config FILE]                         run the proxy (embedded defaults without --config)
+  status PROJECT [VERSION]                      every file: state, reason, until, provenance
+  queue                                         quarantined and held files, soonest first
+  approve PROJECT VERSION --reason TEXT         release a version early (--file NAME: one file)
+  block PROJECT [VERSION] --reason TEXT         block a version, or the whole project (--file NAME)
+  unblock PROJECT [VERSION] --reason TEXT       lift a block at that scope
+  audit [--project P] [--since TIME]            the audit log (TIME: RFC 3339 or a duration: 7d)
+  token create --role reader|reviewer|admin --name NAME [--config FILE]
+                                                make an API token (locally; no server needed)
+  version                                       print the version
+
+options:
+  --server URL     Airlock's address (default: $AIRLOCK_SERVER, else from --config, else
+                   http://127.0.0.1:3141)
+  --token TOKEN    API token (default: $AIRLOCK_TOKEN)
+  --json           machine-readable output
+  --config FILE    configuration file
 
 environment:
-  AIRLOCK_LOG=error|warn|info|debug   log verbosity (default info)
+  AIRLOCK_LOG=error|warn|info|debug   log verbosity of `serve` (default info)
 )";
 
 // A command-line problem: reported as one line, exit code 2.
@@ -38,36 +60,390 @@ public:
 
 struct Arguments
 {
-  std::vector<std::string_view> positional;
-  std::string config_path;
+  std::vector<std::string> positional;
+  std::map<std::string, std::string, std::less<>> options;
+  bool json = false;
+
+  const std::string* option(std::string_view name) const
+  {
+    auto it = options.find(name);
+    return it == options.end() ? nullptr : &it->second;
+  }
 };
 
 Arguments
 parse_arguments(int argc, char** argv, int first)
 {
+  static const std::vector<std::string_view> k_valued = {"--config", "--server", "--token", "--reason",
+                                                         "--project", "--since", "--role", "--name",
+                                                         "--file", "--limit"};
   Arguments args;
   for (int i = first; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    if (arg == "--config") {
-      if (i + 1 >= argc) {
-        throw UsageError("--config needs a file name");
-      }
-      args.config_path = argv[++i];
-    } else if (arg.starts_with("--config=")) {
-      args.config_path = std::string(arg.substr(9));
-    } else if (arg.starts_with("--")) {
-      throw UsageError(fmt::format("unknown option {}", arg));
-    } else {
-      args.positional.push_back(arg);
+    std::string_view arg = argv[i];
+    if (arg == "--json") {
+      args.json = true;
+      continue;
     }
+    if (!arg.starts_with("--")) {
+      args.positional.emplace_back(arg);
+      continue;
+    }
+    std::string_view name = arg;
+    std::optional<std::string_view> value;
+    if (const auto eq = arg.find('='); eq != std::string_view::npos) {
+      name = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+    }
+    if (std::find(k_valued.begin(), k_valued.end(), name) == k_valued.end()) {
+      throw UsageError(fmt::format("unknown option {}", name));
+    }
+    if (!value) {
+      if (i + 1 >= argc) {
+        throw UsageError(fmt::format("{} needs a value", name));
+      }
+      value = argv[++i];
+    }
+    args.options[std::string(name)] = std::string(*value);
   }
   return args;
+}
+
+void
+expect_positional(const Arguments& args, std::size_t min, std::size_t max, std::string_view usage)
+{
+  if (args.positional.size() < min || args.positional.size() > max) {
+    throw UsageError(fmt::format("usage: airlock {}", usage));
+  }
 }
 
 Config
 load(const Arguments& args)
 {
-  return args.config_path.empty() ? Config{} : load_config(args.config_path);
+  const auto* path = args.option("--config");
+  return path == nullptr ? Config{} : load_config(*path);
+}
+
+// --- talking to the server -------------------------------------------------------------------
+
+std::string
+server_url(const Arguments& args)
+{
+  if (const auto* server = args.option("--server")) {
+    return *server;
+  }
+  if (const char* env = std::getenv("AIRLOCK_SERVER"); env != nullptr && *env != '\0') {
+    return env;
+  }
+  if (args.option("--config") != nullptr) {
+    const auto config = load(args);
+    const bool v6 = config.server.listen_host.find(':') != std::string::npos;
+    const std::string host = config.server.listen_host == "0.0.0.0" ? "127.0.0.1"
+                             : v6 ? "[" + config.server.listen_host + "]"
+                                  : config.server.listen_host;
+    return fmt::format("http://{}:{}", host, config.server.listen_port);
+  }
+  return "http://127.0.0.1:3141";
+}
+
+std::string
+token_of(const Arguments& args)
+{
+  if (const auto* token = args.option("--token")) {
+    return *token;
+  }
+  const char* env = std::getenv("AIRLOCK_TOKEN");
+  return env == nullptr ? "" : env;
+}
+
+// Calls the API; a non-2xx answer becomes an Error with the server's message.
+json::value
+call(const Arguments& args, std::string_view method, const std::string& target, const std::string& body = {})
+{
+  auto response = call_api(server_url(args), method, target, token_of(args), body);
+  if (!response) {
+    throw Error(response.error());
+  }
+  json::error_code ec;
+  auto value = json::parse(response->body, ec);
+  if (response->status / 100 != 2) {
+    std::string message = fmt::format("server answered {}", response->status);
+    if (!ec && value.is_object() && value.as_object().contains("error") && value.at("error").is_string()) {
+      message = std::string(value.at("error").as_string());
+    }
+    if (response->status == 401 && token_of(args).empty()) {
+      message += " (set --token or AIRLOCK_TOKEN)";
+    }
+    throw Error(message);
+  }
+  if (ec) {
+    throw Error("the server's answer is not JSON");
+  }
+  return value;
+}
+
+std::string
+url_encode(std::string_view text)
+{
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += fmt::format("%{:02X}", c);
+    }
+  }
+  return out;
+}
+
+// --- human output ----------------------------------------------------------------------------
+
+std::string
+text_of(const json::value& value)
+{
+  if (value.is_string()) {
+    return std::string(value.as_string());
+  }
+  if (value.is_null()) {
+    return "-";
+  }
+  return json::serialize(value);
+}
+
+// "in 6d 22h" or "3h 5m ago" for an RFC 3339 time; "-" for null.
+std::string
+relative(const json::value& value)
+{
+  if (!value.is_string()) {
+    return "-";
+  }
+  const auto time = parse_rfc3339(value.as_string());
+  if (!time) {
+    return text_of(value);
+  }
+  const auto now = SystemClock().now();
+  return *time >= now ? "in " + format_duration(*time - now) : format_duration(now - *time) + " ago";
+}
+
+void
+print_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows)
+{
+  std::vector<std::size_t> widths(header.size());
+  for (std::size_t i = 0; i < header.size(); ++i) {
+    widths[i] = header[i].size();
+    for (const auto& row : rows) {
+      widths[i] = std::max(widths[i], row[i].size());
+    }
+  }
+  const auto print_row = [&](const std::vector<std::string>& row) {
+    std::string line;
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) {
+        line += std::string(widths[i] - row[i].size() + 2, ' ');
+      }
+    }
+    std::puts(line.c_str());
+  };
+  print_row(header);
+  for (const auto& row : rows) {
+    print_row(row);
+  }
+}
+
+std::string
+provenance_text(const json::value& provenance)
+{
+  if (!provenance.is_object()) {
+    return "-";
+  }
+  const auto& object = provenance.as_object();
+  std::string out = object.contains("status") ? text_of(object.at("status")) : "-";
+  if (const auto* publisher = object.if_contains("publisher"); publisher != nullptr && publisher->is_object()) {
+    for (const char* key : {"repository", "workflow"}) {
+      if (const auto* part = publisher->as_object().if_contains(key); part != nullptr && part->is_string()) {
+        out += " " + std::string(part->as_string());
+      }
+    }
+  }
+  return out;
+}
+
+void
+print(const json::value& value)
+{
+  std::puts(json::serialize(value).c_str());
+}
+
+// --- commands --------------------------------------------------------------------------------
+
+int
+serve(const Arguments& args)
+{
+  if (!args.positional.empty()) {
+    throw UsageError(fmt::format("serve takes no arguments, got \"{}\"", args.positional.front()));
+  }
+  const SystemClock clock;
+  Server server(load(args), clock);
+  server.bind();
+  server.run(HandleSignals::yes);
+  return 0;
+}
+
+int
+status(const Arguments& args)
+{
+  expect_positional(args, 1, 2, "status PROJECT [VERSION]");
+  std::string target = "/-/api/v1/projects/" + url_encode(args.positional[0]);
+  if (args.positional.size() == 2) {
+    target += "?version=" + url_encode(args.positional[1]);
+  }
+  const auto value = call(args, "GET", target);
+  if (args.json) {
+    print(value);
+    return 0;
+  }
+  const auto& object = value.as_object();
+  std::printf("%s (upstream listing fetched %s)\n", text_of(object.at("project")).c_str(),
+              relative(object.at("fetched_at")).c_str());
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& file : object.at("files").as_array()) {
+    const auto& f = file.as_object();
+    rows.push_back({text_of(f.at("filename")), text_of(f.at("version")), text_of(f.at("state")),
+                    relative(f.at("until")), provenance_text(f.at("provenance")), text_of(f.at("reason"))});
+  }
+  print_table({"FILE", "VERSION", "STATE", "UNTIL", "PROVENANCE", "REASON"}, rows);
+  return 0;
+}
+
+int
+queue(const Arguments& args)
+{
+  expect_positional(args, 0, 0, "queue");
+  const auto value = call(args, "GET", "/-/api/v1/queue");
+  if (args.json) {
+    print(value);
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& file : value.at("files").as_array()) {
+    const auto& f = file.as_object();
+    rows.push_back({text_of(f.at("project")), text_of(f.at("version")), text_of(f.at("filename")),
+                    text_of(f.at("state")), relative(f.at("until")), text_of(f.at("reason"))});
+  }
+  if (rows.empty()) {
+    std::puts("nothing is waiting");
+    return 0;
+  }
+  print_table({"PROJECT", "VERSION", "FILE", "STATE", "UNTIL", "REASON"}, rows);
+  return 0;
+}
+
+int
+decide(const Arguments& args, std::string_view action)
+{
+  const bool version_required = action == "approve" && args.option("--file") == nullptr;
+  expect_positional(args, version_required ? 2 : 1, 2,
+                    fmt::format("{} PROJECT {} --reason TEXT [--file FILENAME]", action,
+                                version_required ? "VERSION" : "[VERSION]"));
+  const auto* reason = args.option("--reason");
+  if (reason == nullptr || reason->empty()) {
+    throw UsageError(fmt::format("{} needs --reason TEXT: every decision is recorded with why", action));
+  }
+  json::object body;
+  body["project"] = args.positional[0];
+  if (args.positional.size() == 2) {
+    body["version"] = args.positional[1];
+  }
+  if (const auto* file = args.option("--file")) {
+    body["filename"] = *file;
+  }
+  body["reason"] = *reason;
+  const auto value = call(args, "POST", "/-/api/v1/" + std::string(action), json::serialize(body));
+  if (args.json) {
+    print(value);
+    return 0;
+  }
+  const auto& object = value.as_object();
+  std::string scope = text_of(object.at("project"));
+  if (!object.at("filename").is_null()) {
+    scope += " " + text_of(object.at("filename"));
+  } else if (!object.at("version").is_null()) {
+    scope += " " + text_of(object.at("version"));
+  }
+  std::printf("%s %s: %s -> %s (%zu files)\n", std::string(action).c_str(), scope.c_str(),
+              text_of(object.at("before")).c_str(), text_of(object.at("after")).c_str(),
+              object.at("files").as_array().size());
+  return 0;
+}
+
+int
+audit(const Arguments& args)
+{
+  expect_positional(args, 0, 0, "audit [--project P] [--since TIME]");
+  std::string target = "/-/api/v1/audit";
+  char separator = '?';
+  for (const auto& [option, key] : {std::pair{"--project", "project"}, {"--since", "since"}, {"--limit", "limit"}}) {
+    if (const auto* value = args.option(option)) {
+      target += fmt::format("{}{}={}", separator, key, url_encode(*value));
+      separator = '&';
+    }
+  }
+  const auto value = call(args, "GET", target);
+  if (args.json) {
+    print(value);
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& entry : value.at("entries").as_array()) {
+    const auto& e = entry.as_object();
+    std::string target_text = text_of(e.at("project"));
+    for (const char* key : {"version", "filename"}) {
+      if (!e.at(key).is_null()) {
+        target_text += " " + text_of(e.at(key));
+      }
+    }
+    rows.push_back({text_of(e.at("time")), text_of(e.at("actor")), text_of(e.at("action")), target_text,
+                    text_of(e.at("before")) + " -> " + text_of(e.at("after")), text_of(e.at("reason"))});
+  }
+  print_table({"TIME", "ACTOR", "ACTION", "TARGET", "CHANGE", "REASON"}, rows);
+  return 0;
+}
+
+// Works on the configured storage directly, so the first admin token needs no server. LMDB
+// lets it run beside a live `airlock serve`.
+int
+token_create(const Arguments& args)
+{
+  expect_positional(args, 1, 1, "token create --role reader|reviewer|admin --name NAME [--config FILE]");
+  const auto* role_text = args.option("--role");
+  const auto* name = args.option("--name");
+  if (role_text == nullptr || name == nullptr || name->empty()) {
+    throw UsageError("token create needs --role reader|reviewer|admin and --name NAME");
+  }
+  const auto role = parse_role(*role_text);
+  if (!role) {
+    throw UsageError(fmt::format("--role must be reader, reviewer or admin, not \"{}\"", *role_text));
+  }
+  const auto config = load(args);
+  storage::Store store(config.storage);
+  const Time now = SystemClock().now();
+  auto token = make_token(*name, *role, now);
+  const char* user = std::getenv("USER");
+  storage::AuditEntry entry;
+  entry.time = now;
+  entry.actor = fmt::format("local:{}", user != nullptr ? user : "unknown");
+  entry.action = "token-create";
+  entry.reason = fmt::format("token \"{}\" with role {} (created on the command line)", *name, *role_text);
+  entry.before = "-";
+  entry.after = *role_text;
+  store.put_token(token.record, entry);
+  if (args.json) {
+    print(json::object{{"name", *name}, {"role", *role_text}, {"token", token.token}});
+  } else {
+    std::puts(token.token.c_str());
+  }
+  sodium_memzero(token.token.data(), token.token.size());
+  return 0;
 }
 
 void
@@ -87,19 +463,6 @@ set_log_level_from_environment()
   } else if (value != "info") {
     throw UsageError(fmt::format("AIRLOCK_LOG must be error, warn, info or debug, not \"{}\"", value));
   }
-}
-
-int
-serve(const Arguments& args)
-{
-  if (!args.positional.empty()) {
-    throw UsageError(fmt::format("serve takes no arguments, got \"{}\"", args.positional.front()));
-  }
-  const SystemClock clock;
-  Server server(load(args), clock);
-  server.bind();
-  server.run(HandleSignals::yes);
-  return 0;
 }
 
 } // namespace
@@ -124,6 +487,24 @@ run(int argc, char** argv)
     const auto args = parse_arguments(argc, argv, 2);
     if (command == "serve") {
       return serve(args);
+    }
+    if (command == "status") {
+      return status(args);
+    }
+    if (command == "queue") {
+      return queue(args);
+    }
+    if (command == "approve" || command == "block" || command == "unblock") {
+      return decide(args, command);
+    }
+    if (command == "audit") {
+      return audit(args);
+    }
+    if (command == "token") {
+      if (args.positional.empty() || args.positional[0] != "create") {
+        throw UsageError("usage: airlock token create --role reader|reviewer|admin --name NAME");
+      }
+      return token_create(args);
     }
     throw UsageError(fmt::format("unknown command \"{}\" (try: airlock help)", command));
   } catch (const UsageError& e) {

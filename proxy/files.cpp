@@ -90,22 +90,20 @@ FileService::serve(Exchange& exchange, std::string_view sha256_hex, std::string_
     co_await serve_metadata(exchange, *file);
     co_return;
   }
-  if (m_store.blobs().contains(*sha256)) {
-    exchange.outcome = "hit";
-    co_await serve_blob(exchange, *sha256, k_octet_stream);
-    co_return;
-  }
-  auto lead = co_await m_flights.join("file:" + sha256->hex());
-  if (lead && !m_store.blobs().contains(*sha256)) {
-    exchange.outcome = "miss";
-    co_await fetch_and_relay(exchange, *file);
-    co_return;
-  }
-  // Another request fetched it meanwhile (or failed to).
-  if (m_store.blobs().contains(*sha256)) {
-    exchange.outcome = "hit";
-    co_await serve_blob(exchange, *sha256, k_octet_stream);
-    co_return;
+  // One request per file goes upstream; the others wait for it. A waiter that finds no blob
+  // afterwards (the leader failed, or finished just as it joined) tries to lead itself.
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    if (m_store.blobs().contains(*sha256)) {
+      exchange.outcome = "hit";
+      co_await serve_blob(exchange, *sha256, k_octet_stream);
+      co_return;
+    }
+    auto lead = co_await m_flights.join("file:" + sha256->hex());
+    if (lead && !m_store.blobs().contains(*sha256)) {
+      exchange.outcome = "miss";
+      co_await fetch_and_relay(exchange, *file);
+      co_return;
+    }
   }
   co_await send_text(exchange, http::status::bad_gateway, "upstream fetch of " + file->filename + " failed");
 }

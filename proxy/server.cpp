@@ -1,5 +1,7 @@
 #include <airlock/proxy/server.hpp>
 
+#include "admin_api.hpp"
+#include "auth.hpp"
 #include "exchange.hpp"
 #include "files.hpp"
 #include "net.hpp"
@@ -99,6 +101,7 @@ struct Server::Impl
       upstream(ioc.get_executor(), upstream_options(config, hooks)),
       index(config, policy, clock, store, upstream, writer),
       files(policy, clock, store, upstream, writer),
+      admin(policy, clock, store, index, writer),
       acceptor(ioc)
   {
     if (const auto removed = store.blobs().remove_temp_files(); removed > 0) {
@@ -133,6 +136,7 @@ struct Server::Impl
   UpstreamClient upstream;
   ProjectIndex index;
   FileService files;
+  AdminApi admin;
   tcp::acceptor acceptor;
   std::atomic<bool> stopping{false};
   std::atomic<std::uint64_t> next_request_id{1};
@@ -178,10 +182,11 @@ Server::Impl::listen()
 Awaitable<void>
 Server::Impl::run_session(beast::tcp_stream stream, std::string peer)
 {
+  const net::any_io_executor executor = co_await net::this_coro::executor;
   std::list<Session>::iterator registration;
   {
     std::lock_guard lock(sessions_mutex);
-    registration = sessions.insert(sessions.end(), Session{&stream, co_await net::this_coro::executor, true});
+    registration = sessions.insert(sessions.end(), Session{&stream, executor, true});
   }
   struct Unregister
   {
@@ -280,6 +285,11 @@ Server::Impl::handle(Exchange& exchange)
       co_return;
     }
   }
+  if (segments.size() >= 3 && segments[0] == "-" && segments[1] == "api" && segments[2] == "v1") {
+    exchange.head = request.method() == http::verb::head;
+    co_await admin.handle(exchange, std::span(segments).subspan(3));
+    co_return;
+  }
   if (request.method() != http::verb::get && request.method() != http::verb::head) {
     http::response<http::span_body<const char>> response{http::status::method_not_allowed, 11};
     response.set(http::field::allow, "GET, HEAD");
@@ -292,6 +302,17 @@ Server::Impl::handle(Exchange& exchange)
 
   if (segments.size() == 2 && segments[0] == "-" && segments[1] == "health") {
     co_await send_text(exchange, http::status::ok, "ok");
+    co_return;
+  }
+  if (config.auth.index_requires_token && !authenticate(store, request[http::field::authorization])) {
+    // pip sends the token as the basic-auth password once it is challenged.
+    http::response<http::span_body<const char>> response{http::status::unauthorized, 11};
+    static constexpr std::string_view k_body = "a token is required: use it as the password in the index URL\n";
+    response.set(http::field::www_authenticate, "Basic realm=\"airlock\"");
+    response.set(http::field::content_type, "text/plain; charset=utf-8");
+    response.body() = {k_body.data(), k_body.size()};
+    exchange.outcome = "unauthorized";
+    co_await send(exchange, response);
     co_return;
   }
   if (!segments.empty() && segments[0] == "simple") {

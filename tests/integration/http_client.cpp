@@ -17,6 +17,13 @@ using tcp = net::ip::tcp;
 HttpResponse
 http_get(std::uint16_t port, const std::string& target, const Headers& headers, const std::string& method)
 {
+  return http_request(port, method, target, headers, {});
+}
+
+HttpResponse
+http_request(std::uint16_t port, const std::string& method, const std::string& target, const Headers& headers,
+             const std::string& body)
+{
   HttpResponse out;
   net::io_context ioc;
   beast::tcp_stream stream(ioc);
@@ -27,11 +34,16 @@ http_get(std::uint16_t port, const std::string& target, const Headers& headers, 
     out.error = "connect: " + ec.message();
     return out;
   }
-  http::request<http::empty_body> request{http::string_to_verb(method), target, 11};
+  http::request<http::string_body> request{http::string_to_verb(method), target, 11};
   request.set(http::field::host, "127.0.0.1");
   for (const auto& [name, value] : headers) {
     request.set(name, value);
   }
+  if (!body.empty()) {
+    request.set(http::field::content_type, "application/json");
+    request.body() = body;
+  }
+  request.prepare_payload();
   http::write(stream, request, ec);
   if (ec) {
     out.error = "write: " + ec.message();

@@ -30,6 +30,9 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 
 HttpResponse http_get(std::uint16_t port, const std::string& target, const Headers& headers = {},
                       const std::string& method = "GET");
+// Any method, with an optional (JSON) body.
+HttpResponse http_request(std::uint16_t port, const std::string& method, const std::string& target,
+                          const Headers& headers, const std::string& body);
 // Sends raw bytes and returns whatever comes back until the server closes (or 5 s pass).
 std::string raw_exchange(std::uint16_t port, const std::string& bytes);
 

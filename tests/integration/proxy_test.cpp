@@ -1,109 +1,11 @@
-// The proxy end to end in-process: a real Server on 127.0.0.1:0, a real LMDB store in a temp
-// dir, and a fake upstream that misbehaves on request. Time is a ManualClock.
+// The proxy end to end in-process: pages, files, and what upstream does wrong.
 
-#include "fake_upstream.hpp"
-#include "http_client.hpp"
-#include "testutil.hpp"
+#include "proxy_fixture.hpp"
 
-#include <airlock/proxy/server.hpp>
-
-#include <gtest/gtest.h>
-
-#include <boost/json.hpp>
-
-#include <filesystem>
 #include <future>
-#include <thread>
 
 namespace airlock::test {
 namespace {
-
-using namespace std::chrono_literals;
-
-const Time k_now = Time{std::chrono::sys_days{std::chrono::year{2026} / 3 / 24}} + 10h;
-
-class ProxyTest : public ::testing::Test
-{
-protected:
-  ~ProxyTest() override { stop(); }
-
-  void start()
-  {
-    proxy::Config config;
-    config.server.listen_host = "127.0.0.1";
-    config.server.listen_port = 0;
-    config.server.threads = 2;
-    config.upstream.index = upstream.index_url();
-    config.upstream.timeout = 2s;
-    config.upstream.refresh = 10min;
-    config.storage.path = dir.path() / "data";
-    config.storage.map_size = 64ULL << 20;
-    configure(config);
-    server = std::make_unique<proxy::Server>(config, clock);
-    port = server->bind();
-    thread = std::thread([this] { server->run(proxy::HandleSignals::no); });
-  }
-
-  void stop()
-  {
-    if (server) {
-      server->stop();
-      thread.join();
-      server.reset();
-    }
-  }
-
-  virtual void configure(proxy::Config&) {}
-
-  HttpResponse json_page(const std::string& project)
-  {
-    return http_get(port, "/simple/" + project + "/", {{"Accept", "application/vnd.pypi.simple.v1+json"}});
-  }
-
-  static std::vector<std::string> filenames(const HttpResponse& response)
-  {
-    std::vector<std::string> out;
-    const auto page = boost::json::parse(response.body).as_object();
-    for (const auto& file : page.at("files").as_array()) {
-      out.emplace_back(file.at("filename").as_string());
-    }
-    return out;
-  }
-
-  FakeFile old_file(const std::string& filename, int seed, std::size_t size = 1000)
-  {
-    FakeFile file;
-    file.filename = filename;
-    file.content = make_payload(size, seed);
-    file.upload_time = k_now - std::chrono::days{30};
-    return file;
-  }
-
-  std::string file_url(const FakeFile& file) { return "/files/" + file.sha256().hex() + "/" + file.filename; }
-
-  // Every regular file under the blob store, except its temp dir.
-  std::vector<std::filesystem::path> blob_files()
-  {
-    std::vector<std::filesystem::path> out;
-    const auto root = dir.path() / "data" / "blobs";
-    if (!std::filesystem::exists(root)) {
-      return out;
-    }
-    for (const auto& entry : std::filesystem::recursive_directory_iterator(root)) {
-      if (entry.is_regular_file()) {
-        out.push_back(entry.path());
-      }
-    }
-    return out;
-  }
-
-  TempDir dir;
-  FakeUpstream upstream;
-  ManualClock clock{k_now};
-  std::unique_ptr<proxy::Server> server;
-  std::thread thread;
-  std::uint16_t port = 0;
-};
 
 TEST_F(ProxyTest, HealthAnswers)
 {
@@ -166,7 +68,7 @@ TEST_F(ProxyTest, UnknownProjectIs404AndBadNamesAreRejected)
 {
   start();
   EXPECT_EQ(http_get(port, "/simple/nothing-here/").status, 404u);
-  EXPECT_EQ(http_get(port, "/simple/..%2F..%2Fetc/").status, 404u);
+  EXPECT_EQ(http_get(port, "/simple/..%2F..%2Fetc/").status, 400u);
   EXPECT_EQ(http_get(port, "/simple/a%00b/").status, 400u);
   EXPECT_EQ(http_get(port, "/files/../../etc/passwd").status, 400u);
 }
@@ -177,6 +79,7 @@ TEST_F(ProxyTest, QuarantinedFileIsHiddenAnd403UntilItsWindowEnds)
   auto fresh = old_file("gamma-2.0-py3-none-any.whl", 2);
   fresh.upload_time = k_now - 1h;
   upstream.add_file("gamma", fresh);
+  configure = [](proxy::Config& config) { config.upstream.refresh = std::chrono::days{30}; };
   start();
 
   auto page = json_page("gamma");
@@ -201,7 +104,7 @@ TEST_F(ProxyTest, QuarantinedFileIsHiddenAnd403UntilItsWindowEnds)
   EXPECT_EQ(upstream.page_requests("gamma"), 1);
   const auto served = http_get(port, file_url(fresh));
   EXPECT_EQ(served.status, 200u);
-  EXPECT_EQ(served.body, fresh.content);
+  EXPECT_TRUE(same_bytes(served.body, fresh.content));
 }
 
 TEST_F(ProxyTest, FileWithoutUploadTimeAgesFromFirstSight)
@@ -224,9 +127,9 @@ TEST_F(ProxyTest, FilesAreFetchedOnceThenServedFromTheCache)
   const auto first = http_get(port, file_url(file));
   ASSERT_EQ(first.status, 200u);
   ASSERT_TRUE(first.complete);
-  EXPECT_EQ(first.body, file.content);
+  EXPECT_TRUE(same_bytes(first.body, file.content));
   const auto second = http_get(port, file_url(file));
-  EXPECT_EQ(second.body, file.content);
+  EXPECT_TRUE(same_bytes(second.body, file.content));
   EXPECT_EQ(upstream.file_requests(file.filename), 1);
   EXPECT_EQ(second.header("etag"), "\"" + file.sha256().hex() + "\"");
   const auto head = http_get(port, file_url(file), {}, "HEAD");
@@ -248,7 +151,7 @@ TEST_F(ProxyTest, ConcurrentRequestsForOneMissingFileCauseOneDownload)
   for (auto& request : requests) {
     const auto response = request.get();
     EXPECT_EQ(response.status, 200u);
-    EXPECT_EQ(response.body, file.content);
+    EXPECT_TRUE(same_bytes(response.body, file.content));
   }
   EXPECT_EQ(upstream.file_requests(file.filename), 1);
 }
@@ -269,7 +172,10 @@ TEST_F(ProxyTest, CorruptBytesAreNeverCompletedNorCached)
   upstream.set_file_behaviour(file.filename, FileBehaviour::normal);
   const auto healed = http_get(port, file_url(file));
   EXPECT_EQ(healed.status, 200u);
-  EXPECT_EQ(healed.body, file.content);
+  EXPECT_TRUE(same_bytes(healed.body, file.content));
+  // The next request is served from the cache (or waits for the commit of the one before).
+  EXPECT_TRUE(same_bytes(http_get(port, file_url(file)).body, file.content));
+  EXPECT_EQ(upstream.file_requests(file.filename), 2);
   const auto blobs = blob_files();
   ASSERT_EQ(blobs.size(), 1u);
   EXPECT_EQ(blobs.front().filename(), file.sha256().hex());

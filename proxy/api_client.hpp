@@ -1,0 +1,24 @@
+#pragma once
+
+// Private to proxy/: the command line's side of the admin API, a blocking HTTP(S) client.
+
+#include <airlock/util/error.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace airlock::proxy {
+
+struct ApiResponse
+{
+  unsigned status = 0;
+  std::string body;
+};
+
+// Sends one request to `server` ("http://host:port" or https, with or without a path prefix)
+// for `target` ("/-/api/v1/queue"), with a bearer token when non-empty and a JSON body when
+// non-empty. Errors are transport failures, one line each; any HTTP status is a response.
+Expected<ApiResponse> call_api(std::string_view server, std::string_view method, std::string_view target,
+                               std::string_view token, std::string_view body);
+
+} // namespace airlock::proxy
