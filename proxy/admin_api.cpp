@@ -182,13 +182,13 @@ AdminApi::handle(Exchange& exchange, std::span<const std::string_view> segments)
   const bool get = method == http::verb::get || method == http::verb::head;
   const bool post = method == http::verb::post;
 
-  struct Route
+  struct Endpoint
   {
     bool matches;
     bool method_ok;
     storage::Role role;
   };
-  const auto route = [&]() -> Route {
+  const auto route = [&]() -> Endpoint {
     if (segments.size() == 2 && segments[0] == "projects" && !segments[1].empty()) {
       return {true, get, storage::Role::reader};
     }

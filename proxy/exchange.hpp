@@ -2,6 +2,7 @@
 
 // Private to proxy/: one request and the response being written for it.
 
+#include "metrics.hpp"
 #include "net.hpp"
 
 #include <chrono>
@@ -24,6 +25,7 @@ struct Exchange
   unsigned status = 0;
   std::uint64_t bytes = 0;     // body bytes written
   std::string_view outcome;    // for the access log: "hit", "miss", "upstream", ...
+  Route route = Route::other;  // for the metrics
 };
 
 inline constexpr std::chrono::seconds k_write_timeout{60};

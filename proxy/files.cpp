@@ -51,8 +51,8 @@ abort_connection(Exchange& exchange)
 } // namespace
 
 FileService::FileService(const policy::Policy& policy, const Clock& clock, storage::Store& store,
-                         UpstreamClient& upstream, Writer& writer)
-  : m_policy(policy), m_clock(clock), m_store(store), m_upstream(upstream), m_writer(writer)
+                         UpstreamClient& upstream, Writer& writer, Metrics& metrics)
+  : m_policy(policy), m_clock(clock), m_store(store), m_upstream(upstream), m_writer(writer), m_metrics(metrics)
 {
 }
 
@@ -65,6 +65,7 @@ FileService::serve(Exchange& exchange, std::string_view sha256_hex, std::string_
     co_return;
   }
   const bool metadata = filename.ends_with(k_metadata_suffix);
+  exchange.route = metadata ? Route::metadata : Route::files;
   const auto file = m_store.file_by_sha256(
     *sha256, metadata ? filename.substr(0, filename.size() - k_metadata_suffix.size()) : filename);
   if (!file) {
@@ -81,8 +82,14 @@ FileService::serve(Exchange& exchange, std::string_view sha256_hex, std::string_
   if (verdict.state != policy::State::approved) {
     const std::string why = fmt::format("{}: {}", policy::to_string(verdict.state), verdict.reason);
     exchange.outcome = policy::to_string(verdict.state);
+    const std::string next_step = verdict.state == policy::State::blocked
+                                    ? "a reviewer decides whether it stays blocked"
+                                    : fmt::format("a reviewer can release it early with: airlock approve {} {}",
+                                                  file->project, file->version.empty() ? "VERSION" : file->version);
     co_await send_text(exchange, http::status::forbidden,
-                       fmt::format("{} is not served: {}. Ask your security team to review it.", file->filename, why),
+                       fmt::format("{} is not served: {}. Ask your Airlock reviewers ({}; `airlock status {}` "
+                                   "shows why).",
+                                   file->filename, why, next_step, file->project),
                        "Forbidden (" + why + ")");
     co_return;
   }
@@ -95,12 +102,14 @@ FileService::serve(Exchange& exchange, std::string_view sha256_hex, std::string_
   for (int attempt = 0; attempt < 3; ++attempt) {
     if (m_store.blobs().contains(*sha256)) {
       exchange.outcome = "hit";
+      m_metrics.count_cache_hit();
       co_await serve_blob(exchange, *sha256, k_octet_stream);
       co_return;
     }
     auto lead = co_await m_flights.join("file:" + sha256->hex());
     if (lead && !m_store.blobs().contains(*sha256)) {
       exchange.outcome = "miss";
+      m_metrics.count_cache_miss();
       co_await fetch_and_relay(exchange, *file);
       co_return;
     }
@@ -153,12 +162,14 @@ FileService::fetch_and_relay(Exchange& exchange, const storage::FileRecord& file
   const std::uint64_t limit = file.size > 0 ? file.size : k_max_undeclared_size;
   auto body = co_await m_upstream.get_stream(file.url, limit);
   if (!body) {
+    m_metrics.count_upstream_error(false);
     AIRLOCK_LOG(warn, "fetching {} failed: {}", file.filename, body.error());
     co_await send_text(exchange, http::status::bad_gateway, "upstream fetch failed: " + body.error());
     co_return;
   }
   auto& upstream = **body;
   if (upstream.status() != 200) {
+    m_metrics.count_upstream_error(false);
     AIRLOCK_LOG(warn, "fetching {}: upstream answered {}", file.filename, upstream.status());
     co_await send_text(exchange, http::status::bad_gateway,
                        fmt::format("upstream answered {} for {}", upstream.status(), file.filename));
@@ -251,6 +262,7 @@ FileService::fetch_and_relay(Exchange& exchange, const storage::FileRecord& file
     }
   }
   if (!failure.empty()) {
+    m_metrics.count_rejected_download();
     AIRLOCK_LOG(error, "refusing {} from upstream: {}", file.filename, failure);
     exchange.outcome = "rejected";
     abort_connection(exchange);

@@ -20,7 +20,7 @@ class FileService
 {
 public:
   FileService(const policy::Policy& policy, const Clock& clock, storage::Store& store,
-              UpstreamClient& upstream, Writer& writer);
+              UpstreamClient& upstream, Writer& writer, Metrics& metrics);
 
   // Serves one file request; `filename` is percent-decoded.
   Awaitable<void> serve(Exchange& exchange, std::string_view sha256_hex, std::string_view filename);
@@ -36,6 +36,7 @@ private:
   storage::Store& m_store;
   UpstreamClient& m_upstream;
   Writer& m_writer;
+  Metrics& m_metrics;
   SingleFlight m_flights;
 };
 

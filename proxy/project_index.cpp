@@ -68,8 +68,14 @@ render_view(const storage::Listing& listing, std::span<const storage::Decision> 
 }
 
 ProjectIndex::ProjectIndex(const Config& config, const policy::Policy& policy, const Clock& clock,
-                           storage::Store& store, UpstreamClient& upstream, Writer& writer)
-  : m_config(config), m_policy(policy), m_clock(clock), m_store(store), m_upstream(upstream), m_writer(writer)
+                           storage::Store& store, UpstreamClient& upstream, Writer& writer, Metrics& metrics)
+  : m_config(config),
+    m_policy(policy),
+    m_clock(clock),
+    m_store(store),
+    m_upstream(upstream),
+    m_writer(writer),
+    m_metrics(metrics)
 {
 }
 
@@ -174,7 +180,9 @@ ProjectIndex::refresh(const std::string& name, Time now)
     }
   }
 
+  m_metrics.count_upstream_error(true);
   if (stored) {
+    m_metrics.count_stale_listing_served();
     AIRLOCK_LOG(warn, "serving the last good listing of {} (fetched {}): {}", name,
                 format_rfc3339(stored->project.fetched_at), problem);
     co_return render(*stored, now, now + std::min(refresh_after, k_retry_after));

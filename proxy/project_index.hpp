@@ -2,6 +2,7 @@
 
 // Private to proxy/: project pages, kept rendered per state and refreshed from upstream.
 
+#include "metrics.hpp"
 #include "net.hpp"
 #include "single_flight.hpp"
 
@@ -52,7 +53,7 @@ class ProjectIndex
 {
 public:
   ProjectIndex(const Config& config, const policy::Policy& policy, const Clock& clock, storage::Store& store,
-               UpstreamClient& upstream, Writer& writer);
+               UpstreamClient& upstream, Writer& writer, Metrics& metrics);
 
   // The view of a normalized project name; fails with 404 for a project upstream does not
   // have, 502 when upstream fails and nothing is stored.
@@ -81,6 +82,7 @@ private:
   storage::Store& m_store;
   UpstreamClient& m_upstream;
   Writer& m_writer;
+  Metrics& m_metrics;
   SingleFlight m_flights;
 
   mutable std::shared_mutex m_mutex;

@@ -4,6 +4,7 @@
 #include "auth.hpp"
 #include "exchange.hpp"
 #include "files.hpp"
+#include "metrics.hpp"
 #include "net.hpp"
 #include "project_index.hpp"
 #include "upstream_client.hpp"
@@ -99,8 +100,8 @@ struct Server::Impl
       threads(config.server.threads == 0 ? std::max(1u, std::thread::hardware_concurrency()) : config.server.threads),
       ioc(static_cast<int>(threads)),
       upstream(ioc.get_executor(), upstream_options(config, hooks)),
-      index(config, policy, clock, store, upstream, writer),
-      files(policy, clock, store, upstream, writer),
+      index(config, policy, clock, store, upstream, writer, metrics),
+      files(policy, clock, store, upstream, writer, metrics),
       admin(policy, clock, store, index, writer),
       acceptor(ioc)
   {
@@ -124,6 +125,8 @@ struct Server::Impl
   Awaitable<void> handle_project(Exchange& exchange, std::string_view raw_name, bool trailing_slash);
   Awaitable<void> handle_root(Exchange& exchange);
   Awaitable<void> send_page(Exchange& exchange, const ProjectView& view);
+  Awaitable<void> handle_metrics(Exchange& exchange);
+  std::string state_gauges();
   void begin_shutdown();
 
   Config config;
@@ -133,6 +136,7 @@ struct Server::Impl
   unsigned threads;
   net::io_context ioc;
   Writer writer;
+  Metrics metrics;
   UpstreamClient upstream;
   ProjectIndex index;
   FileService files;
@@ -140,6 +144,11 @@ struct Server::Impl
   tcp::acceptor acceptor;
   std::atomic<bool> stopping{false};
   std::atomic<std::uint64_t> next_request_id{1};
+
+  // Files by state are computed at scrape time, at most every k_gauge_ttl.
+  std::mutex gauges_mutex;
+  std::string gauges;
+  std::chrono::steady_clock::time_point gauges_at{};
 
   std::mutex sessions_mutex;
   std::list<Session> sessions;
@@ -245,6 +254,7 @@ Server::Impl::run_session(beast::tcp_stream stream, std::string peer)
       }
     }
     const auto elapsed = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started);
+    metrics.record_request(exchange.route, exchange.status, elapsed.count() / 1000, exchange.bytes);
     AIRLOCK_LOG(info, "{} {} {} {} {} {}B {:.1f}ms {}", next_request_id++, peer, request.method_string(),
                 request.target(), exchange.status, exchange.bytes, elapsed.count(),
                 exchange.outcome.empty() ? "-" : exchange.outcome);
@@ -287,6 +297,7 @@ Server::Impl::handle(Exchange& exchange)
   }
   if (segments.size() >= 3 && segments[0] == "-" && segments[1] == "api" && segments[2] == "v1") {
     exchange.head = request.method() == http::verb::head;
+    exchange.route = Route::api;
     co_await admin.handle(exchange, std::span(segments).subspan(3));
     co_return;
   }
@@ -301,7 +312,12 @@ Server::Impl::handle(Exchange& exchange)
   exchange.head = request.method() == http::verb::head;
 
   if (segments.size() == 2 && segments[0] == "-" && segments[1] == "health") {
+    exchange.route = Route::health;
     co_await send_text(exchange, http::status::ok, "ok");
+    co_return;
+  }
+  if (segments.size() == 2 && segments[0] == "-" && segments[1] == "metrics") {
+    co_await handle_metrics(exchange);
     co_return;
   }
   if (config.auth.index_requires_token && !authenticate(store, request[http::field::authorization])) {
@@ -335,8 +351,54 @@ Server::Impl::handle(Exchange& exchange)
 }
 
 Awaitable<void>
+Server::Impl::handle_metrics(Exchange& exchange)
+{
+  exchange.route = Route::metrics;
+  const std::string body = metrics.render(state_gauges());
+  http::response<http::span_body<const char>> response{http::status::ok, 11};
+  response.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+  response.set(http::field::cache_control, "no-store");
+  response.body() = {body.data(), body.size()};
+  co_await send(exchange, response);
+}
+
+std::string
+Server::Impl::state_gauges()
+{
+  static constexpr std::chrono::seconds k_gauge_ttl{30};
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(gauges_mutex);
+  if (!gauges.empty() && now - gauges_at < k_gauge_ttl) {
+    return gauges;
+  }
+  std::array<std::uint64_t, 4> counts{};
+  const Time time = clock.now();
+  for (const auto& name : store.project_names()) {
+    const auto listing = store.listing(name);
+    if (!listing) {
+      continue;
+    }
+    const auto decisions = store.decisions(name);
+    const policy::ProjectContext context{decisions, listing->project.status};
+    for (const auto& file : listing->files) {
+      ++counts[static_cast<std::size_t>(policy.decide(file, context, time).state)];
+    }
+  }
+  std::string out = "# HELP airlock_files Upstream files Airlock knows, by state.\n# TYPE airlock_files gauge\n";
+  for (const auto state :
+       {policy::State::approved, policy::State::quarantined, policy::State::held, policy::State::blocked}) {
+    out += fmt::format("airlock_files{{state=\"{}\"}} {}\n", policy::to_string(state),
+                       counts[static_cast<std::size_t>(state)]);
+  }
+  gauges = std::move(out);
+  gauges_at = now;
+  return gauges;
+}
+
+Awaitable<void>
 Server::Impl::handle_root(Exchange& exchange)
 {
+  exchange.route = Route::simple_root;
   auto view = index.root();
   co_await send_page(exchange, *view);
 }
@@ -344,6 +406,7 @@ Server::Impl::handle_root(Exchange& exchange)
 Awaitable<void>
 Server::Impl::handle_project(Exchange& exchange, std::string_view raw_name, bool trailing_slash)
 {
+  exchange.route = Route::simple_project;
   if (!policy::is_valid_project_name(raw_name)) {
     co_await send_text(exchange, http::status::not_found, "not found: not a valid project name");
     co_return;

@@ -290,6 +290,37 @@ TEST_F(ProxyTest, HostileRequestsGetClear4xx)
   EXPECT_EQ(http_get(port, "/-/health").status, 200u) << "the server survives";
 }
 
+TEST_F(ProxyTest, MetricsCountRequestsCacheAndStates)
+{
+  auto fresh = old_file("metric-2.0-py3-none-any.whl", 19);
+  fresh.upload_time = k_now - 1h;
+  const auto old = old_file("metric-1.0-py3-none-any.whl", 20);
+  upstream.add_file("metric", old);
+  upstream.add_file("metric", fresh);
+  start();
+  ASSERT_EQ(json_page("metric").status, 200u);
+  ASSERT_EQ(http_get(port, file_url(old)).status, 200u);
+  ASSERT_EQ(http_get(port, file_url(old)).status, 200u);
+  ASSERT_EQ(http_get(port, file_url(fresh)).status, 403u);
+  const auto scraped = http_get(port, "/-/metrics");
+  ASSERT_EQ(scraped.status, 200u);
+  EXPECT_NE(scraped.header("content-type").find("text/plain; version=0.0.4"), std::string::npos);
+  const auto& text = scraped.body;
+  for (const std::string expected : {
+         "airlock_requests_total{route=\"simple_project\",status=\"200\"} 1\n",
+         "airlock_requests_total{route=\"files\",status=\"200\"} 2\n",
+         "airlock_requests_total{route=\"files\",status=\"403\"} 1\n",
+         "airlock_cache_hits_total 1\n",
+         "airlock_cache_misses_total 1\n",
+         "airlock_files{state=\"approved\"} 1\n",
+         "airlock_files{state=\"quarantined\"} 1\n",
+         "airlock_request_duration_seconds_count{route=\"files\"} 3\n",
+         "airlock_bytes_served_total{route=\"files\"} ",
+       }) {
+    EXPECT_NE(text.find(expected), std::string::npos) << "missing: " << expected << "\n" << text;
+  }
+}
+
 TEST_F(ProxyTest, RootListsKnownProjects)
 {
   upstream.add_file("alpha", old_file("alpha-1.0.tar.gz", 18));

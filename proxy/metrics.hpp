@@ -1,0 +1,59 @@
+#pragma once
+
+// Private to proxy/: counters for /-/metrics (Prometheus text format). Updates are relaxed
+// atomics, so recording never takes a lock on the request path.
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace airlock::proxy {
+
+enum class Route : std::uint8_t { simple_root, simple_project, files, metadata, api, health, metrics, other, count };
+
+std::string_view to_string(Route route);
+
+class Metrics
+{
+public:
+  void record_request(Route route, unsigned status, double seconds, std::uint64_t bytes);
+  void count_cache_hit() { m_cache_hits.fetch_add(1, std::memory_order_relaxed); }
+  void count_cache_miss() { m_cache_misses.fetch_add(1, std::memory_order_relaxed); }
+  void count_rejected_download() { m_rejected_downloads.fetch_add(1, std::memory_order_relaxed); }
+  void count_upstream_error(bool page)
+  {
+    (page ? m_upstream_page_errors : m_upstream_file_errors).fetch_add(1, std::memory_order_relaxed);
+  }
+  void count_stale_listing_served() { m_stale_listings.fetch_add(1, std::memory_order_relaxed); }
+
+  // The counters in Prometheus text exposition format; `extra` (gauges computed by the
+  // caller at scrape time) is appended as is.
+  std::string render(std::string_view extra) const;
+
+private:
+  static constexpr std::array<double, 14> k_buckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                       0.1,    0.25,  0.5,    1,     2.5,   5,     10};
+  static constexpr std::array<unsigned, 18> k_statuses = {200, 206, 301, 302, 304, 400, 401, 403, 404,
+                                                          405, 406, 409, 413, 431, 500, 502, 503, 0};
+  static constexpr std::size_t k_routes = static_cast<std::size_t>(Route::count);
+
+  struct PerRoute
+  {
+    std::array<std::atomic<std::uint64_t>, k_statuses.size()> by_status{};
+    std::array<std::atomic<std::uint64_t>, k_buckets.size() + 1> buckets{}; // the last is +Inf
+    std::atomic<std::uint64_t> micros{0};
+    std::atomic<std::uint64_t> bytes{0};
+  };
+
+  std::array<PerRoute, k_routes> m_routes{};
+  std::atomic<std::uint64_t> m_cache_hits{0};
+  std::atomic<std::uint64_t> m_cache_misses{0};
+  std::atomic<std::uint64_t> m_rejected_downloads{0};
+  std::atomic<std::uint64_t> m_upstream_page_errors{0};
+  std::atomic<std::uint64_t> m_upstream_file_errors{0};
+  std::atomic<std::uint64_t> m_stale_listings{0};
+};
+
+} // namespace airlock::proxy
