@@ -5,6 +5,7 @@
 
 #include <airlock/proxy/config.hpp>
 #include <airlock/proxy/server.hpp>
+#include <airlock/storage/fsck.hpp>
 #include <airlock/util/error.hpp>
 #include <airlock/util/log.hpp>
 #include <airlock/util/units.hpp>
@@ -38,6 +39,10 @@ commands:
   audit [--project P] [--since TIME]            the audit log (TIME: RFC 3339 or a duration: 7d)
   token create --role reader|reviewer|admin --name NAME [--config FILE]
                                                 make an API token (locally; no server needed)
+  fsck [--repair] [--config FILE]               check the store: blobs hash to their names, the
+                                                index agrees; exit 1 on problems (orphan blobs and
+                                                temp files are harmless). --repair fixes what it
+                                                can: stop the server first
   version                                       print the version
 
 options:
@@ -63,6 +68,7 @@ struct Arguments
   std::vector<std::string> positional;
   std::map<std::string, std::string, std::less<>> options;
   bool json = false;
+  bool repair = false;
 
   const std::string* option(std::string_view name) const
   {
@@ -82,6 +88,10 @@ parse_arguments(int argc, char** argv, int first)
     std::string_view arg = argv[i];
     if (arg == "--json") {
       args.json = true;
+      continue;
+    }
+    if (arg == "--repair") {
+      args.repair = true;
       continue;
     }
     if (!arg.starts_with("--")) {
@@ -446,6 +456,50 @@ token_create(const Arguments& args)
   return 0;
 }
 
+// Works on the configured storage directly, as token create does. Checking may run beside a
+// live `airlock serve`; --repair may not, as it removes the temp files of downloads in flight.
+int
+fsck(const Arguments& args)
+{
+  expect_positional(args, 0, 0, "fsck [--repair] [--config FILE] [--json]");
+  const auto config = load(args);
+  const auto report = storage::fsck(config.storage, args.repair ? storage::Repair::yes : storage::Repair::no);
+  if (args.json) {
+    json::array problems;
+    for (const auto& p : report.problems) {
+      problems.push_back(json::object{{"kind", storage::to_string(p.issue)}, {"where", p.where},
+                                      {"detail", p.detail}, {"harmless", storage::is_harmless(p.issue)},
+                                      {"repairable", p.repairable}, {"repaired", p.repaired}});
+    }
+    print(json::object{{"path", config.storage.path.string()}, {"clean", report.ok()},
+                       {"blob_files", report.blob_files}, {"bytes_hashed", report.bytes_hashed},
+                       {"index_entries", report.index_entries}, {"file_records", report.file_records},
+                       {"problems", std::move(problems)}});
+    return report.ok() ? 0 : 1;
+  }
+  std::size_t harmless = 0;
+  std::size_t repaired = 0;
+  std::size_t repairable = 0;
+  for (const auto& p : report.problems) {
+    std::printf("%s %s: %s%s\n", std::string(storage::to_string(p.issue)).c_str(), p.where.c_str(), p.detail.c_str(),
+                p.repaired ? " (repaired)" : "");
+    harmless += storage::is_harmless(p.issue) ? 1 : 0;
+    repaired += p.repaired ? 1 : 0;
+    repairable += p.repairable && !p.repaired ? 1 : 0;
+  }
+  std::string summary = fmt::format("fsck {}: {} blob files ({} bytes) hashed, {} index entries, {} file records: ",
+                                    config.storage.path.string(), report.blob_files, report.bytes_hashed,
+                                    report.index_entries, report.file_records);
+  summary += report.problems.empty() ? "clean"
+                                     : fmt::format("{} problems ({} harmless, {} repaired)", report.problems.size(),
+                                                   harmless, repaired);
+  if (repairable > 0) {
+    summary += fmt::format("; airlock fsck --repair fixes {} (stop the server first)", repairable);
+  }
+  std::puts(summary.c_str());
+  return report.ok() ? 0 : 1;
+}
+
 void
 set_log_level_from_environment()
 {
@@ -505,6 +559,9 @@ run(int argc, char** argv)
         throw UsageError("usage: airlock token create --role reader|reviewer|admin --name NAME");
       }
       return token_create(args);
+    }
+    if (command == "fsck") {
+      return fsck(args);
     }
     throw UsageError(fmt::format("unknown command \"{}\" (try: airlock help)", command));
   } catch (const UsageError& e) {
