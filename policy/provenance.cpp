@@ -1,0 +1,805 @@
+#include <airlock/policy/provenance.hpp>
+
+#include "json_util.hpp"
+#include "sigstore.hpp"
+#include "sigstore_crypto.hpp"
+
+#include <airlock/policy/filename.hpp>
+#include <airlock/policy/version.hpp>
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <set>
+
+namespace airlock::policy {
+
+namespace {
+
+namespace reason = provenance_reason;
+using namespace json_util;
+using sigstore::Checked;
+using sigstore::fail;
+using sigstore::Failure;
+
+// Bounds, checked before the bytes they bound are parsed or decoded. Real attestations are about
+// 10 KB with a 2.5 KB certificate; PyPI serves one bundle with one or two attestations.
+constexpr std::size_t k_max_provenance_bytes = 4 * 1024 * 1024;
+constexpr std::size_t k_max_attestation_bytes = 1024 * 1024;
+constexpr std::size_t k_max_bundles = 8;
+constexpr std::size_t k_max_attestations = 16; // in one provenance object
+constexpr std::size_t k_max_certificate_bytes = 16 * 1024;
+constexpr std::size_t k_max_statement_bytes = 512 * 1024;
+constexpr std::size_t k_max_signature_bytes = 1024;
+constexpr std::size_t k_max_body_bytes = 256 * 1024;
+constexpr std::size_t k_max_checkpoint_bytes = 16 * 1024;
+constexpr std::size_t k_max_proof_hashes = 64;
+constexpr std::size_t k_max_timestamps = 32; // sigstore-python MAX_ALLOWED_TIMESTAMP
+constexpr std::size_t k_max_timestamp_bytes = 32 * 1024;
+constexpr std::size_t k_max_publisher_bytes = 16 * 1024;
+
+constexpr std::string_view k_payload_type = "application/vnd.in-toto+json";
+constexpr std::string_view k_statement_type = "https://in-toto.io/Statement/v1";
+constexpr std::array<std::string_view, 2> k_predicate_types = {"https://docs.pypi.org/attestations/publish/v1",
+                                                               "https://slsa.dev/provenance/v1"};
+
+struct InclusionProof
+{
+  std::int64_t log_index = 0; // within the log shard's tree
+  std::int64_t tree_size = 0;
+  Sha256 root_hash;
+  std::vector<Sha256> hashes;
+  std::string checkpoint;
+};
+
+struct LogEntry
+{
+  std::string log_id;
+  std::int64_t log_index = 0; // global: what the SET signs
+  std::string kind;
+  std::string version;
+  std::int64_t integrated_time = 0;
+  std::optional<std::string> signed_entry_timestamp;
+  std::optional<InclusionProof> proof;
+  std::string body_base64;
+  std::string body;
+};
+
+struct Attestation
+{
+  std::string certificate_der;
+  ossl::X509Ptr certificate;
+  LogEntry entry;
+  std::vector<std::string> timestamps;
+  std::string statement;
+  std::string signature;
+};
+
+bool
+is_one(const json::value* value)
+{
+  return value != nullptr
+         && ((value->is_int64() && value->get_int64() == 1) || (value->is_uint64() && value->get_uint64() == 1));
+}
+
+// Protobuf JSON writes int64 as a string, but parsers also accept a number.
+std::optional<std::int64_t>
+int64_field(const json::object& object, std::string_view key)
+{
+  const auto* value = find(object, key);
+  if (value == nullptr) {
+    return std::nullopt;
+  }
+  if (const auto* text = value->if_string()) {
+    return sigstore::parse_int64(view(*text));
+  }
+  if (value->is_int64() && value->get_int64() >= 0) {
+    return value->get_int64();
+  }
+  return std::nullopt;
+}
+
+// Decodes the base64 string at `key`, bounding the text before decoding it.
+Checked<std::string>
+base64_field(const json::object& object, std::string_view key, std::size_t max_bytes, std::string_view where)
+{
+  const auto* text = find_string(object, key);
+  if (text == nullptr) {
+    return fail(reason::k_malformed, fmt::format("{} is missing", where));
+  }
+  if (text->size() > (max_bytes + 2) / 3 * 4) {
+    return fail(reason::k_too_large, fmt::format("{} is larger than {} bytes", where, max_bytes));
+  }
+  auto bytes = sigstore::base64_decode(view(*text));
+  if (!bytes) {
+    return fail(reason::k_malformed, fmt::format("{} is not base64", where));
+  }
+  return std::move(*bytes);
+}
+
+Checked<Sha256>
+hash_field(const json::value& value, std::string_view where)
+{
+  const auto* text = value.if_string();
+  const auto bytes = text != nullptr ? sigstore::base64_decode(view(*text)) : std::nullopt;
+  if (!bytes || bytes->size() != 32) {
+    return fail(reason::k_malformed, fmt::format("{} is not base64 of 32 bytes", where));
+  }
+  Sha256 out;
+  std::copy(bytes->begin(), bytes->end(), out.bytes.begin());
+  return out;
+}
+
+Checked<InclusionProof>
+parse_inclusion_proof(const json::object& object)
+{
+  InclusionProof proof;
+  const auto index = int64_field(object, "logIndex");
+  const auto size = int64_field(object, "treeSize");
+  const auto* root = find(object, "rootHash");
+  const auto* hashes = find_array(object, "hashes");
+  const auto* checkpoint = find_object(object, "checkpoint");
+  const auto* envelope = checkpoint != nullptr ? find_string(*checkpoint, "envelope") : nullptr;
+  if (!index || !size || root == nullptr || hashes == nullptr || envelope == nullptr) {
+    return fail(reason::k_malformed,
+                "inclusionProof needs logIndex, treeSize, rootHash, hashes and checkpoint.envelope");
+  }
+  if (hashes->size() > k_max_proof_hashes || envelope->size() > k_max_checkpoint_bytes) {
+    return fail(reason::k_too_large, "inclusionProof has too many hashes or too large a checkpoint");
+  }
+  proof.log_index = *index;
+  proof.tree_size = *size;
+  auto root_hash = hash_field(*root, "inclusionProof.rootHash");
+  if (!root_hash) {
+    return tl::unexpected(root_hash.error());
+  }
+  proof.root_hash = *root_hash;
+  for (const auto& hash : *hashes) {
+    auto parsed = hash_field(hash, "inclusionProof.hashes[]");
+    if (!parsed) {
+      return tl::unexpected(parsed.error());
+    }
+    proof.hashes.push_back(*parsed);
+  }
+  proof.checkpoint = std::string(view(*envelope));
+  return proof;
+}
+
+Checked<LogEntry>
+parse_log_entry(const json::object& object)
+{
+  LogEntry entry;
+  const auto* log_id = find_object(object, "logId");
+  const auto* kind_version = find_object(object, "kindVersion");
+  const auto* kind = kind_version != nullptr ? find_string(*kind_version, "kind") : nullptr;
+  const auto* version = kind_version != nullptr ? find_string(*kind_version, "version") : nullptr;
+  const auto log_index = int64_field(object, "logIndex");
+  const auto integrated_time = int64_field(object, "integratedTime");
+  if (log_id == nullptr || kind == nullptr || version == nullptr || !log_index || !integrated_time) {
+    return fail(reason::k_malformed, "transparency entry needs logId, kindVersion, logIndex and integratedTime");
+  }
+  auto id = base64_field(*log_id, "keyId", 64, "transparency entry logId.keyId");
+  if (!id) {
+    return tl::unexpected(id.error());
+  }
+  entry.log_id = std::move(*id);
+  entry.kind = std::string(view(*kind));
+  entry.version = std::string(view(*version));
+  entry.log_index = *log_index;
+  entry.integrated_time = *integrated_time;
+  const bool v1 = entry.version == "0.0.1";
+  if (!(entry.kind == "dsse" && (v1 || entry.version == "0.0.2"))
+      && !(entry.kind == "hashedrekord" && entry.version == "0.0.2")) {
+    return fail(reason::k_unsupported,
+                fmt::format("transparency entry kind {} {} is not supported", entry.kind, entry.version));
+  }
+  if (const auto* promise = find_object(object, "inclusionPromise")) {
+    // Rekor v2 has no signed entry timestamps; one on a v2 entry is not something we can check.
+    if (!v1) {
+      return fail(reason::k_unsupported, "inclusionPromise on a Rekor v2 entry");
+    }
+    auto set = base64_field(*promise, "signedEntryTimestamp", k_max_signature_bytes, "signedEntryTimestamp");
+    if (!set) {
+      return tl::unexpected(set.error());
+    }
+    entry.signed_entry_timestamp = std::move(*set);
+  }
+  if (const auto* proof = find_object(object, "inclusionProof")) {
+    auto parsed = parse_inclusion_proof(*proof);
+    if (!parsed) {
+      return tl::unexpected(parsed.error());
+    }
+    entry.proof = std::move(*parsed);
+  }
+  const auto* body = find_string(object, "canonicalizedBody");
+  if (body == nullptr) {
+    return fail(reason::k_malformed, "transparency entry has no canonicalizedBody");
+  }
+  entry.body_base64 = std::string(view(*body));
+  auto decoded = base64_field(object, "canonicalizedBody", k_max_body_bytes, "canonicalizedBody");
+  if (!decoded) {
+    return tl::unexpected(decoded.error());
+  }
+  entry.body = std::move(*decoded);
+  return entry;
+}
+
+// PROVENANCE.md step 0: the attestation's shape, before any cryptography.
+Checked<Attestation>
+parse_attestation(const json::object& object)
+{
+  if (!is_one(find(object, "version"))) {
+    return fail(reason::k_unsupported, "attestation version is not 1");
+  }
+  const auto* material = find_object(object, "verification_material");
+  const auto* envelope = find_object(object, "envelope");
+  if (material == nullptr || envelope == nullptr) {
+    return fail(reason::k_malformed, "attestation needs verification_material and envelope");
+  }
+  Attestation out;
+  auto certificate = base64_field(*material, "certificate", k_max_certificate_bytes, "certificate");
+  if (!certificate) {
+    return tl::unexpected(certificate.error());
+  }
+  out.certificate_der = std::move(*certificate);
+  out.certificate = sigstore::parse_certificate(out.certificate_der);
+  if (!out.certificate) {
+    return fail(reason::k_malformed, "certificate is not one DER X.509 certificate");
+  }
+  // sigstore-python bundles carry exactly one log entry; pypi-attestations reads only [0].
+  const auto* entries = find_array(*material, "transparency_entries");
+  if (entries == nullptr || entries->size() != 1 || !(*entries)[0].is_object()) {
+    return fail(reason::k_malformed, "transparency_entries must hold exactly one entry");
+  }
+  auto entry = parse_log_entry((*entries)[0].get_object());
+  if (!entry) {
+    return tl::unexpected(entry.error());
+  }
+  out.entry = std::move(*entry);
+  if (const auto* timestamps = find(*material, "timestamps"); timestamps != nullptr && !timestamps->is_null()) {
+    const auto* array = timestamps->if_array();
+    if (array == nullptr) {
+      return fail(reason::k_malformed, "timestamps is not an array");
+    }
+    if (array->size() > k_max_timestamps) {
+      return fail(reason::k_too_large, fmt::format("more than {} timestamps", k_max_timestamps));
+    }
+    for (const auto& timestamp : *array) {
+      const auto* text = timestamp.if_string();
+      if (text == nullptr || text->size() > k_max_timestamp_bytes / 3 * 4) {
+        return fail(reason::k_malformed, "a timestamp is not a string of a bounded size");
+      }
+      const auto der = sigstore::base64_decode(view(*text));
+      if (!der) {
+        return fail(reason::k_malformed, "a timestamp is not base64");
+      }
+      if (std::find(out.timestamps.begin(), out.timestamps.end(), *der) != out.timestamps.end()) {
+        return fail(reason::k_malformed, "duplicate timestamp");
+      }
+      out.timestamps.push_back(*der);
+    }
+  }
+  auto statement = base64_field(*envelope, "statement", k_max_statement_bytes, "envelope.statement");
+  if (!statement) {
+    return tl::unexpected(statement.error());
+  }
+  out.statement = std::move(*statement);
+  auto signature = base64_field(*envelope, "signature", k_max_signature_bytes, "envelope.signature");
+  if (!signature) {
+    return tl::unexpected(signature.error());
+  }
+  out.signature = std::move(*signature);
+  return out;
+}
+
+// PROVENANCE.md step 1: every time source; the SET behind integratedTime is verified in step 6.
+Checked<std::vector<Time>>
+signing_times(const Attestation& attestation, const TrustedRoot::Impl& root)
+{
+  std::vector<Time> times;
+  const auto& entry = attestation.entry;
+  if (entry.version == "0.0.1" && entry.signed_entry_timestamp && entry.integrated_time > 0) {
+    times.push_back(Time{std::chrono::seconds{entry.integrated_time}});
+  }
+  for (const auto& timestamp : attestation.timestamps) {
+    auto time = sigstore::verify_timestamp(timestamp, attestation.signature, root.timestamp_authorities);
+    if (!time) {
+      return tl::unexpected(time.error());
+    }
+    times.push_back(*time);
+  }
+  if (times.empty()) {
+    return fail(reason::k_no_verified_time, "neither a signed entry timestamp nor an RFC 3161 timestamp");
+  }
+  return times;
+}
+
+// PROVENANCE.md step 6: the entry is in a trusted log and is about this signature.
+Checked<void>
+verify_log_entry(const Attestation& attestation, const TrustedRoot::Impl& root, const std::vector<Time>& times)
+{
+  const auto& entry = attestation.entry;
+  const auto log = std::find_if(root.tlogs.begin(), root.tlogs.end(),
+                                [&](const sigstore::LogKey& key) { return key.log_id == entry.log_id; });
+  if (log == root.tlogs.end()) {
+    return fail(reason::k_unknown_log,
+                fmt::format("transparency log {} is not in the trusted root", sigstore::base64_encode(entry.log_id)));
+  }
+  for (const auto t : times) {
+    if (!log->valid.contains(t)) {
+      return fail(reason::k_unknown_log, fmt::format("transparency log {} was not valid at {}", log->base_url,
+                                                     format_rfc3339(t)));
+    }
+  }
+  auto body = sigstore::check_rekor_body(
+    entry.kind, entry.version, entry.body,
+    sigstore::SignedArtifact{attestation.statement, attestation.signature, attestation.certificate_der});
+  if (!body) {
+    return fail(reason::k_tlog_body, "transparency entry: " + body.error());
+  }
+  // sigstore-python requires the proof and its checkpoint even when a SET is present.
+  if (!entry.proof) {
+    return fail(reason::k_inclusion_proof, "transparency entry has no inclusion proof");
+  }
+  const auto& proof = *entry.proof;
+  auto root_hash =
+    sigstore::merkle_root_from_proof(static_cast<std::uint64_t>(proof.log_index),
+                                     static_cast<std::uint64_t>(proof.tree_size), sigstore::merkle_leaf_hash(entry.body),
+                                     proof.hashes);
+  if (!root_hash) {
+    return fail(reason::k_inclusion_proof, root_hash.error());
+  }
+  if (*root_hash != proof.root_hash) {
+    return fail(reason::k_inclusion_proof, "inclusion proof does not lead to its root hash");
+  }
+  if (auto checkpoint = sigstore::verify_checkpoint(proof.checkpoint, static_cast<std::uint64_t>(proof.tree_size),
+                                                    proof.root_hash, *log);
+      !checkpoint) {
+    return checkpoint;
+  }
+  if (entry.signed_entry_timestamp) {
+    const auto payload = sigstore::inclusion_promise_payload(entry.body_base64, entry.integrated_time, entry.log_id,
+                                                             entry.log_index);
+    if (!sigstore::verify_signature(log->key, payload, *entry.signed_entry_timestamp)) {
+      return fail(reason::k_inclusion_promise, "signed entry timestamp does not verify");
+    }
+  }
+  return {};
+}
+
+// A distribution filename in the form PEP 740 compares: pypi-attestations'
+// _ultranormalize_dist_filename, with the wheel's compressed tag sets as sets.
+struct DistName
+{
+  std::string extension; // ".whl", ".tar.gz", ".zip"
+  std::string project;   // normalized
+  std::string version;   // PEP 440 normalized
+  std::optional<std::pair<std::uint64_t, std::string>> build;
+  std::set<std::string> pythons;
+  std::set<std::string> abis;
+  std::set<std::string> platforms;
+
+  friend bool operator==(const DistName&, const DistName&) = default;
+};
+
+std::set<std::string>
+tag_set(std::string_view tags)
+{
+  std::set<std::string> out;
+  while (true) {
+    const auto dot = tags.find('.');
+    std::string tag(tags.substr(0, dot));
+    std::transform(tag.begin(), tag.end(), tag.begin(), [](char c) {
+      return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+    });
+    out.insert(std::move(tag));
+    if (dot == std::string_view::npos) {
+      return out;
+    }
+    tags.remove_prefix(dot + 1);
+  }
+}
+
+bool
+is_tag(std::string_view tag)
+{
+  return !tag.empty() && std::all_of(tag.begin(), tag.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.';
+  });
+}
+
+std::optional<DistName>
+parse_dist_name(std::string_view filename)
+{
+  DistName out;
+  std::string_view stem;
+  for (const std::string_view extension : {".whl", ".tar.gz", ".zip"}) {
+    if (filename.ends_with(extension)) {
+      out.extension = std::string(extension);
+      stem = filename.substr(0, filename.size() - extension.size());
+      break;
+    }
+  }
+  if (out.extension.empty()) {
+    return std::nullopt;
+  }
+  std::string_view name;
+  std::string_view version;
+  if (out.extension == ".whl") {
+    std::vector<std::string_view> parts;
+    for (std::size_t start = 0;;) {
+      const auto dash = stem.find('-', start);
+      parts.push_back(stem.substr(start, dash - start));
+      if (dash == std::string_view::npos) {
+        break;
+      }
+      start = dash + 1;
+    }
+    if (parts.size() != 5 && parts.size() != 6) {
+      return std::nullopt;
+    }
+    name = parts[0];
+    version = parts[1];
+    if (parts.size() == 6) {
+      // A build tag is digits, then anything: (int, str) in packaging.
+      const auto build = parts[2];
+      const auto digits = std::min(build.find_first_not_of("0123456789"), build.size());
+      auto number_text = build.substr(0, digits);
+      while (number_text.size() > 1 && number_text.front() == '0') {
+        number_text.remove_prefix(1);
+      }
+      const auto number = sigstore::parse_int64(number_text);
+      if (digits == 0 || !number) {
+        return std::nullopt;
+      }
+      out.build = std::pair{static_cast<std::uint64_t>(*number), std::string(build.substr(digits))};
+    }
+    const auto python = parts[parts.size() - 3];
+    const auto abi = parts[parts.size() - 2];
+    const auto platform = parts[parts.size() - 1];
+    if (!is_tag(python) || !is_tag(abi) || !is_tag(platform)) {
+      return std::nullopt;
+    }
+    out.pythons = tag_set(python);
+    out.abis = tag_set(abi);
+    out.platforms = tag_set(platform);
+  } else {
+    // An sdist's version follows the last '-' (packaging's parse_sdist_filename).
+    const auto dash = stem.rfind('-');
+    if (dash == std::string_view::npos) {
+      return std::nullopt;
+    }
+    name = stem.substr(0, dash);
+    version = stem.substr(dash + 1);
+  }
+  const auto parsed_version = Version::parse(version);
+  if (!is_valid_project_name(name) || !parsed_version) {
+    return std::nullopt;
+  }
+  out.project = normalize_project_name(name);
+  out.version = parsed_version->normalized();
+  return out;
+}
+
+// PROVENANCE.md step 7: the statement is about this file.
+Checked<void>
+check_statement(std::string_view statement, std::string_view dist_filename, const Sha256& dist_sha256)
+{
+  boost::system::error_code ec;
+  const auto value = json_util::parse(statement, ec);
+  if (ec || !value.is_object()) {
+    return fail(reason::k_statement, "statement is not a JSON object");
+  }
+  const auto& object = value.get_object();
+  const auto* type = find_string(object, "_type");
+  if (type == nullptr || view(*type) != k_statement_type) {
+    return fail(reason::k_statement, fmt::format("statement _type is not {}", k_statement_type));
+  }
+  const auto* subjects = find_array(object, "subject");
+  if (subjects == nullptr || subjects->size() != 1 || !(*subjects)[0].is_object()) {
+    return fail(reason::k_statement, "statement must have exactly one subject");
+  }
+  const auto& subject = (*subjects)[0].get_object();
+  const auto* name = find_string(subject, "name");
+  if (name == nullptr || name->empty()) {
+    return fail(reason::k_statement, "statement subject has no name");
+  }
+  const auto* predicate_type = find_string(object, "predicateType");
+  if (predicate_type == nullptr
+      || std::find(k_predicate_types.begin(), k_predicate_types.end(), view(*predicate_type))
+           == k_predicate_types.end()) {
+    return fail(reason::k_predicate_type,
+                fmt::format("predicateType {} is not accepted",
+                            predicate_type != nullptr ? std::string(view(*predicate_type)) : "(missing)"));
+  }
+  const auto subject_name = parse_dist_name(view(*name));
+  if (!subject_name) {
+    return fail(reason::k_subject_name,
+                fmt::format("subject {} is not a valid sdist or wheel filename", std::string(view(*name))));
+  }
+  const auto expected_name = parse_dist_name(dist_filename);
+  if (!expected_name) {
+    return fail(reason::k_subject_name, fmt::format("{} is not a valid sdist or wheel filename", dist_filename));
+  }
+  if (*subject_name != *expected_name) {
+    return fail(reason::k_subject_name,
+                fmt::format("attestation is for {}, not {}", std::string(view(*name)), dist_filename));
+  }
+  const auto* digest = find_object(subject, "digest");
+  const auto* sha256 = digest != nullptr ? find_string(*digest, "sha256") : nullptr;
+  if (sha256 == nullptr || view(*sha256) != dist_sha256.hex()) {
+    return fail(reason::k_subject_digest,
+                fmt::format("attestation is for sha256 {}, not {}",
+                            sha256 != nullptr ? std::string(view(*sha256)) : "(missing)", dist_sha256.hex()));
+  }
+  return {};
+}
+
+struct Verified
+{
+  Time signed_at{};
+};
+
+// PROVENANCE.md steps 1 to 7 for one attestation. `signer` is set once the chain verifies.
+Checked<Verified>
+verify_attestation_object(const json::object& object, std::string_view dist_filename, const Sha256& dist_sha256,
+                          const TrustedRoot::Impl& root, const IdentityPolicy* policy,
+                          std::optional<SignerIdentity>& signer)
+{
+  auto attestation = parse_attestation(object);
+  if (!attestation) {
+    return tl::unexpected(attestation.error());
+  }
+  X509* leaf = attestation->certificate.get();
+  auto times = signing_times(*attestation, root);
+  if (!times) {
+    return tl::unexpected(times.error());
+  }
+  // The leaf lives ten minutes: it must be valid at every verified time, never "now".
+  std::vector<ossl::X509Ptr> chain;
+  for (const auto t : *times) {
+    auto verified = sigstore::verify_certificate_chain(root.certificate_authorities, leaf, t);
+    if (!verified) {
+      return tl::unexpected(verified.error());
+    }
+    chain = std::move(*verified);
+  }
+  signer = sigstore::certificate_identity(leaf);
+  if (auto usage = sigstore::check_code_signing(leaf); !usage) {
+    return tl::unexpected(usage.error());
+  }
+  if (auto sct = sigstore::verify_embedded_sct(leaf, attestation->certificate_der, chain, root.ctlogs); !sct) {
+    return tl::unexpected(sct.error());
+  }
+  const auto pae = sigstore::dsse_pae(k_payload_type, attestation->statement);
+  if (!sigstore::verify_signature(X509_get0_pubkey(leaf), EVP_sha256(), pae, attestation->signature)) {
+    return fail(reason::k_signature, "envelope signature does not verify with the signing certificate");
+  }
+  if (auto logged = verify_log_entry(*attestation, root, *times); !logged) {
+    return tl::unexpected(logged.error());
+  }
+  if (policy != nullptr) {
+    if (auto identity = sigstore::check_identity(leaf, *policy); !identity) {
+      return tl::unexpected(identity.error());
+    }
+  }
+  if (auto statement = check_statement(attestation->statement, dist_filename, dist_sha256); !statement) {
+    return tl::unexpected(statement.error());
+  }
+  return Verified{*std::min_element(times->begin(), times->end())};
+}
+
+Checked<Publisher>
+publisher_from_json(const json::object& object)
+{
+  const auto* kind = find_string(object, "kind");
+  if (kind == nullptr) {
+    return fail(reason::k_malformed, "publisher has no kind");
+  }
+  Publisher out;
+  out.kind = std::string(view(*kind));
+  const auto field = [&](std::string_view key, std::string& target) -> Checked<void> {
+    const auto* text = find_string(object, key);
+    if (text == nullptr || text->empty()) {
+      return fail(reason::k_malformed, fmt::format("{} publisher has no {}", out.kind, key));
+    }
+    target = std::string(view(*text));
+    return {};
+  };
+  Checked<void> result;
+  if (out.kind == "GitHub") {
+    result = field("repository", out.repository).and_then([&] { return field("workflow", out.workflow); });
+  } else if (out.kind == "GitLab") {
+    result = field("repository", out.repository).and_then([&] { return field("workflow_filepath", out.workflow); });
+  } else if (out.kind == "Google") {
+    result = field("email", out.email);
+  } else {
+    return fail(reason::k_unsupported_publisher, fmt::format("publisher kind {} is not supported", out.kind));
+  }
+  if (!result) {
+    return tl::unexpected(result.error());
+  }
+  if (const auto* environment = find(object, "environment"); environment != nullptr && !environment->is_null()) {
+    if (!environment->is_string()) {
+      return fail(reason::k_malformed, "publisher environment is not a string");
+    }
+    out.environment = std::string(view(environment->get_string()));
+  }
+  return out;
+}
+
+std::string
+describe(const Publisher& publisher)
+{
+  if (publisher.kind == "Google") {
+    return fmt::format("Google publisher {}", publisher.email);
+  }
+  return fmt::format("{} publisher {} ({})", publisher.kind, publisher.repository, publisher.workflow);
+}
+
+ProvenanceResult
+invalid(const Failure& failure, std::string_view context = {})
+{
+  ProvenanceResult result;
+  result.status = ProvenanceStatus::invalid;
+  result.reason_class = std::string(failure.reason_class);
+  result.reason = context.empty() ? failure.reason : fmt::format("{}: {}", context, failure.reason);
+  return result;
+}
+
+// Parses a whole document with the size and depth bounds.
+Checked<json::value>
+parse_document(std::string_view text, std::size_t max_bytes, std::string_view what)
+{
+  if (text.size() > max_bytes) {
+    return fail(reason::k_too_large, fmt::format("{} is larger than {} bytes", what, max_bytes));
+  }
+  boost::system::error_code ec;
+  auto value = json_util::parse(text, ec);
+  if (ec == json::error::too_deep) {
+    return fail(reason::k_too_large, fmt::format("{} nests deeper than {}", what, k_max_depth));
+  }
+  if (ec || !value.is_object()) {
+    return fail(reason::k_malformed, fmt::format("{} is not a JSON object", what));
+  }
+  return value;
+}
+
+} // namespace
+
+Expected<Publisher>
+Publisher::parse(std::string_view json_text)
+{
+  auto value = parse_document(json_text, k_max_publisher_bytes, "publisher");
+  if (!value) {
+    return make_unexpected(value.error().reason);
+  }
+  auto publisher = publisher_from_json(value->get_object());
+  if (!publisher) {
+    return make_unexpected(publisher.error().reason);
+  }
+  return std::move(*publisher);
+}
+
+bool
+same_signer(const Publisher& a, const Publisher& b)
+{
+  return a.kind == b.kind && a.repository == b.repository && a.workflow == b.workflow && a.email == b.email;
+}
+
+ProvenanceResult
+verify_attestation(std::string_view attestation_json, std::string_view dist_filename, const Sha256& dist_sha256,
+                   const TrustedRoot& root, const std::optional<IdentityPolicy>& policy)
+{
+  const ossl::ErrorQueueGuard clear_errors;
+  auto value = parse_document(attestation_json, k_max_attestation_bytes, "attestation");
+  if (!value) {
+    return invalid(value.error());
+  }
+  std::optional<SignerIdentity> signer;
+  auto verified = verify_attestation_object(value->get_object(), dist_filename, dist_sha256, root.impl(),
+                                            policy ? &*policy : nullptr, signer);
+  if (!verified) {
+    auto result = invalid(verified.error());
+    result.signer = std::move(signer);
+    return result;
+  }
+  ProvenanceResult result;
+  result.status = ProvenanceStatus::verified;
+  result.signer = std::move(signer);
+  result.signed_at = verified->signed_at;
+  result.reason = "verified";
+  if (policy) {
+    if (const auto* publisher = std::get_if<Publisher>(&*policy)) {
+      result.publisher = *publisher;
+    }
+  }
+  return result;
+}
+
+ProvenanceResult
+verify_provenance(std::string_view provenance_json, std::string_view dist_filename, const Sha256& dist_sha256,
+                  const TrustedRoot& root, const Publisher* expected_publisher)
+{
+  const ossl::ErrorQueueGuard clear_errors;
+  auto value = parse_document(provenance_json, k_max_provenance_bytes, "provenance");
+  if (!value) {
+    return invalid(value.error());
+  }
+  const auto& object = value->get_object();
+  if (!is_one(find(object, "version"))) {
+    return invalid(Failure{reason::k_unsupported, "provenance version is not 1"});
+  }
+  const auto* bundles = find_array(object, "attestation_bundles");
+  if (bundles == nullptr || bundles->empty()) {
+    return invalid(Failure{reason::k_malformed, "provenance has no attestation_bundles"});
+  }
+  if (bundles->size() > k_max_bundles) {
+    return invalid(Failure{reason::k_too_large, fmt::format("more than {} attestation bundles", k_max_bundles)});
+  }
+  // Shape first, so that an oversized object is rejected before any cryptography runs.
+  std::size_t total = 0;
+  for (const auto& bundle : *bundles) {
+    const auto* attestations = bundle.is_object() ? find_array(bundle.get_object(), "attestations") : nullptr;
+    if (attestations == nullptr || attestations->empty()) {
+      return invalid(Failure{reason::k_malformed, "an attestation bundle has no attestations"});
+    }
+    total += attestations->size();
+  }
+  if (total > k_max_attestations) {
+    return invalid(Failure{reason::k_too_large, fmt::format("more than {} attestations", k_max_attestations)});
+  }
+
+  ProvenanceResult result;
+  std::optional<Time> earliest;
+  for (std::size_t b = 0; b < bundles->size(); ++b) {
+    const auto& bundle = (*bundles)[b].get_object();
+    const auto* publisher_object = find_object(bundle, "publisher");
+    if (publisher_object == nullptr) {
+      return invalid(Failure{reason::k_malformed, "an attestation bundle has no publisher"});
+    }
+    auto publisher = publisher_from_json(*publisher_object);
+    if (!publisher) {
+      return invalid(publisher.error(), fmt::format("bundle {}", b));
+    }
+    const auto& attestations = *find_array(bundle, "attestations");
+    const IdentityPolicy policy = *publisher;
+    for (std::size_t a = 0; a < attestations.size(); ++a) {
+      const auto* attestation = attestations[a].if_object();
+      if (attestation == nullptr) {
+        return invalid(Failure{reason::k_malformed, "an attestation is not an object"});
+      }
+      std::optional<SignerIdentity> signer;
+      auto verified =
+        verify_attestation_object(*attestation, dist_filename, dist_sha256, root.impl(), &policy, signer);
+      if (!verified) {
+        auto failed = invalid(verified.error(), fmt::format("bundle {} attestation {}", b, a));
+        failed.signer = std::move(signer);
+        return failed;
+      }
+      if (!earliest || verified->signed_at < *earliest) {
+        earliest = verified->signed_at;
+      }
+      result.signer = std::move(signer);
+    }
+    // Two bundles naming different publishers for one file is not something PyPI makes.
+    if (result.publisher && !same_signer(*result.publisher, *publisher)) {
+      return invalid(Failure{reason::k_publisher_mismatch, "attestation bundles name different publishers"});
+    }
+    result.publisher = std::move(*publisher);
+  }
+  if (expected_publisher != nullptr && !same_signer(*result.publisher, *expected_publisher)) {
+    auto mismatch = invalid(Failure{reason::k_publisher_mismatch,
+                                    fmt::format("signed by {}, expected {}", describe(*result.publisher),
+                                                describe(*expected_publisher))});
+    mismatch.publisher = std::move(result.publisher);
+    mismatch.signer = std::move(result.signer);
+    return mismatch;
+  }
+  result.status = ProvenanceStatus::verified;
+  result.reason = "verified";
+  result.signed_at = *earliest;
+  return result;
+}
+
+} // namespace airlock::policy
