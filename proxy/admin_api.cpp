@@ -2,6 +2,7 @@
 
 #include "auth.hpp"
 #include "project_index.hpp"
+#include "snapshots.hpp"
 #include "writer.hpp"
 
 #include <airlock/policy/filename.hpp>
@@ -159,8 +160,8 @@ scope_text(std::string_view project, std::string_view version, std::string_view 
 } // namespace
 
 AdminApi::AdminApi(const policy::Policy& policy, const Clock& clock, storage::Store& store, ProjectIndex& index,
-                   Writer& writer)
-  : m_policy(policy), m_clock(clock), m_store(store), m_index(index), m_writer(writer)
+                   SnapshotService& snapshots, Writer& writer)
+  : m_policy(policy), m_clock(clock), m_store(store), m_index(index), m_snapshots(snapshots), m_writer(writer)
 {
 }
 
@@ -201,6 +202,12 @@ AdminApi::handle(Exchange& exchange, std::span<const std::string_view> segments)
     if (segments.size() == 1 && segments[0] == "tokens") {
       return {true, post, storage::Role::admin};
     }
+    if (segments.size() == 1 && segments[0] == "snapshots") {
+      return {true, get || post, post ? storage::Role::admin : storage::Role::reader};
+    }
+    if (segments.size() == 2 && segments[0] == "snapshots" && !segments[1].empty()) {
+      return {true, get, storage::Role::reader};
+    }
     return {false, false, storage::Role::admin};
   }();
   if (!route.matches) {
@@ -232,6 +239,10 @@ AdminApi::handle(Exchange& exchange, std::span<const std::string_view> segments)
     co_await send_json(exchange, http::status::ok, body);
   } else if (segments[0] == "tokens") {
     co_await create_token(exchange, principal->name);
+  } else if (segments[0] == "snapshots" && post) {
+    co_await create_snapshot(exchange, principal->name);
+  } else if (segments[0] == "snapshots") {
+    co_await show_snapshots(exchange, segments.size() == 2 ? segments[1] : std::string_view{});
   } else {
     co_await decide(exchange, segments[0], principal->name);
   }
@@ -431,6 +442,10 @@ AdminApi::decide(Exchange& exchange, std::string_view action, const std::string&
                                : m_store.put_decision(decision, entry);
   });
   m_index.invalidate(project);
+  m_snapshots.invalidate();
+  if (action == "block") {
+    co_await m_writer.run([&] { record_snapshot_withholds(entry, affected); });
+  }
   AIRLOCK_LOG(info, "{} {} {}: {} -> {} ({})", actor, action, scope, entry.before, entry.after, *reason);
 
   json::array files;
@@ -527,6 +542,111 @@ AdminApi::create_token(Exchange& exchange, const std::string& actor)
   out["role"] = *role_text;
   out["token"] = token.token;
   co_await send_json(exchange, http::status::created, out);
+}
+
+void
+AdminApi::record_snapshot_withholds(const storage::AuditEntry& block,
+                                    const std::vector<const storage::FileRecord*>& files)
+{
+  for (const auto& snapshot : m_store.snapshots()) {
+    const auto frozen = m_store.snapshot_listing(snapshot.name, block.project);
+    if (!frozen) {
+      continue;
+    }
+    std::size_t withheld = 0;
+    for (const auto* file : files) {
+      for (const auto& kept : frozen->files) {
+        withheld += kept.filename == file->filename ? 1 : 0;
+      }
+    }
+    if (withheld == 0) {
+      continue;
+    }
+    storage::AuditEntry entry = block;
+    entry.action = "snapshot-withhold";
+    entry.reason = fmt::format("{} file(s) withheld from snapshot {}: {}", withheld, snapshot.name, block.reason);
+    entry.before = "served";
+    entry.after = "withheld";
+    m_store.append_audit(entry);
+  }
+}
+
+namespace {
+
+json::object
+snapshot_json(const storage::SnapshotRecord& snapshot)
+{
+  json::object out;
+  out["name"] = snapshot.name;
+  out["created_at"] = format_rfc3339(snapshot.created_at);
+  out["created_by"] = snapshot.created_by;
+  out["projects"] = snapshot.projects;
+  out["files"] = snapshot.files;
+  out["bytes"] = snapshot.bytes;
+  out["index_url"] = "/snapshots/" + snapshot.name + "/simple/";
+  return out;
+}
+
+} // namespace
+
+Awaitable<void>
+AdminApi::create_snapshot(Exchange& exchange, const std::string& actor)
+{
+  json::error_code ec;
+  const auto parsed = json::parse(exchange.request.body(), ec);
+  auto name = !ec && parsed.is_object() ? string_member(parsed.as_object(), "name") : Expected<std::string>();
+  if (ec || !parsed.is_object() || !name || name->empty()) {
+    co_await send_error(exchange, http::status::bad_request, "the body must be a JSON object with a \"name\"");
+    co_return;
+  }
+  auto created = co_await m_writer.run([&] { return m_snapshots.create(*name, actor); });
+  if (!created) {
+    const bool taken = m_store.snapshot(*name).has_value();
+    co_await send_error(exchange, taken ? http::status::conflict : http::status::bad_request, created.error());
+    co_return;
+  }
+  AIRLOCK_LOG(info, "{} created snapshot {} ({} projects, {} files)", actor, created->name, created->projects,
+              created->files);
+  co_await send_json(exchange, http::status::created, snapshot_json(*created));
+}
+
+Awaitable<void>
+AdminApi::show_snapshots(Exchange& exchange, std::string_view name)
+{
+  if (name.empty()) {
+    json::array list;
+    for (const auto& snapshot : m_store.snapshots()) {
+      list.push_back(snapshot_json(snapshot));
+    }
+    json::object out;
+    out["snapshots"] = std::move(list);
+    co_await send_json(exchange, http::status::ok, out);
+    co_return;
+  }
+  const auto snapshot = is_valid_snapshot_name(name) ? m_store.snapshot(name) : std::nullopt;
+  if (!snapshot) {
+    co_await send_error(exchange, http::status::not_found, fmt::format("no snapshot named {}", name));
+    co_return;
+  }
+  json::object out = snapshot_json(*snapshot);
+  json::array projects;
+  for (const auto& project : m_store.snapshot_projects(snapshot->name)) {
+    projects.push_back(json::value(project));
+  }
+  json::array files;
+  for (const auto& file : m_snapshots.files(snapshot->name)) {
+    json::object f;
+    f["project"] = file.project;
+    f["filename"] = file.filename;
+    f["version"] = file.version;
+    f["sha256"] = file.sha256.hex();
+    f["size"] = file.size;
+    f["url"] = "/files/" + file.sha256.hex() + "/" + file.filename;
+    files.push_back(std::move(f));
+  }
+  out["project_names"] = std::move(projects);
+  out["served_files"] = std::move(files);
+  co_await send_json(exchange, http::status::ok, out);
 }
 
 } // namespace airlock::proxy

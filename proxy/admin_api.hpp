@@ -13,6 +13,7 @@
 namespace airlock::proxy {
 
 class ProjectIndex;
+class SnapshotService;
 class Writer;
 
 // Project status, the review queue, approve/block/unblock, the audit log and tokens.
@@ -22,7 +23,7 @@ class AdminApi
 {
 public:
   AdminApi(const policy::Policy& policy, const Clock& clock, storage::Store& store, ProjectIndex& index,
-           Writer& writer);
+           SnapshotService& snapshots, Writer& writer);
 
   // Serves one request; `segments` are the path segments after /-/api/v1/.
   Awaitable<void> handle(Exchange& exchange, std::span<const std::string_view> segments);
@@ -33,11 +34,16 @@ private:
   Awaitable<void> decide(Exchange& exchange, std::string_view action, const std::string& actor);
   Awaitable<void> audit(Exchange& exchange);
   Awaitable<void> create_token(Exchange& exchange, const std::string& actor);
+  Awaitable<void> create_snapshot(Exchange& exchange, const std::string& actor);
+  Awaitable<void> show_snapshots(Exchange& exchange, std::string_view name);
+  // Records in the audit log which snapshots a block withholds files from.
+  void record_snapshot_withholds(const storage::AuditEntry& block, const std::vector<const storage::FileRecord*>& files);
 
   const policy::Policy& m_policy;
   const Clock& m_clock;
   storage::Store& m_store;
   ProjectIndex& m_index;
+  SnapshotService& m_snapshots;
   Writer& m_writer;
 };
 

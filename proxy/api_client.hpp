@@ -4,7 +4,9 @@
 
 #include <airlock/util/error.hpp>
 
+#include <cstdint>
 #include <string>
+#include <utility>
 #include <string_view>
 
 namespace airlock::proxy {
@@ -20,5 +22,10 @@ struct ApiResponse
 // non-empty. Errors are transport failures, one line each; any HTTP status is a response.
 Expected<ApiResponse> call_api(std::string_view server, std::string_view method, std::string_view target,
                                std::string_view token, std::string_view body);
+
+// GETs `target` and reads the body to the end without keeping it (prefetching files into
+// Airlock's cache). Returns the status and the number of body bytes.
+Expected<std::pair<unsigned, std::uint64_t>> fetch_and_discard(std::string_view server, std::string_view target,
+                                                               std::string_view token);
 
 } // namespace airlock::proxy

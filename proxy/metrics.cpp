@@ -12,6 +12,8 @@ to_string(Route route)
     return "simple_root";
   case Route::simple_project:
     return "simple_project";
+  case Route::snapshot:
+    return "snapshot";
   case Route::files:
     return "files";
   case Route::metadata:

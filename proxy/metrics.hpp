@@ -11,7 +11,18 @@
 
 namespace airlock::proxy {
 
-enum class Route : std::uint8_t { simple_root, simple_project, files, metadata, api, health, metrics, other, count };
+enum class Route : std::uint8_t {
+  simple_root,
+  simple_project,
+  snapshot,
+  files,
+  metadata,
+  api,
+  health,
+  metrics,
+  other,
+  count
+};
 
 std::string_view to_string(Route route);
 

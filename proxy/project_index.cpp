@@ -34,7 +34,7 @@ make_page(std::string body)
 
 ProjectView
 render_view(const storage::Listing& listing, std::span<const storage::Decision> decisions,
-            const policy::Policy& policy, Time now, std::string_view file_url_prefix)
+            const policy::Policy& policy, Time now, std::string_view file_url_prefix, Withhold withhold)
 {
   const policy::ProjectContext context{decisions, listing.project.status};
   std::vector<storage::FileRecord> served;
@@ -50,7 +50,8 @@ render_view(const storage::Listing& listing, std::span<const storage::Decision> 
     if (verdict.until) {
       valid_until = std::min(valid_until, *verdict.until);
     }
-    if (verdict.state == policy::State::approved) {
+    const bool served_anyway = withhold == Withhold::blocked && verdict.state != policy::State::blocked;
+    if (verdict.state == policy::State::approved || served_anyway) {
       served.push_back(file);
       continue;
     }
@@ -63,6 +64,16 @@ render_view(const storage::Listing& listing, std::span<const storage::Decision> 
   ProjectView view;
   view.html = make_page(render_project_html(page));
   view.json = make_page(render_project_json(page));
+  view.valid_until = valid_until;
+  return view;
+}
+
+ProjectView
+render_root(std::span<const std::string> names, Time valid_until)
+{
+  ProjectView view;
+  view.html = make_page(render_index_html(names));
+  view.json = make_page(render_index_json(names));
   view.valid_until = valid_until;
   return view;
 }
@@ -211,10 +222,7 @@ ProjectIndex::root()
     }
   }
   const auto names = m_store.project_names();
-  auto view = std::make_shared<ProjectView>();
-  view->html = make_page(render_index_html(names));
-  view->json = make_page(render_index_json(names));
-  view->valid_until = now + m_config.upstream.refresh;
+  auto view = std::make_shared<ProjectView>(render_root(names, now + m_config.upstream.refresh));
   std::unique_lock lock(m_mutex);
   m_root = view;
   return view;

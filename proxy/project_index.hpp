@@ -90,9 +90,16 @@ private:
   std::shared_ptr<const ProjectView> m_root;
 };
 
-// Renders both representations of a project page: the files `policy` approves now, and
-// when the next withheld one may become available.
+// Which files a page leaves out: the live index serves only approved files; a snapshot keeps
+// what it froze and withholds only what has been blocked since.
+enum class Withhold { unless_approved, blocked };
+
+// Renders both representations of a project page, and says when the next withheld file may
+// become available.
 ProjectView render_view(const storage::Listing& listing, std::span<const storage::Decision> decisions,
-                        const policy::Policy& policy, Time now, std::string_view file_url_prefix);
+                        const policy::Policy& policy, Time now, std::string_view file_url_prefix,
+                        Withhold withhold = Withhold::unless_approved);
+// Renders the /simple/ root of these project names.
+ProjectView render_root(std::span<const std::string> names, Time valid_until);
 
 } // namespace airlock::proxy

@@ -7,6 +7,7 @@
 #include "metrics.hpp"
 #include "net.hpp"
 #include "project_index.hpp"
+#include "snapshots.hpp"
 #include "upstream_client.hpp"
 #include "writer.hpp"
 
@@ -102,7 +103,8 @@ struct Server::Impl
       upstream(ioc.get_executor(), upstream_options(config, hooks)),
       index(config, policy, clock, store, upstream, writer, metrics),
       files(policy, clock, store, upstream, writer, metrics),
-      admin(policy, clock, store, index, writer),
+      snapshots(policy, clock, store),
+      admin(policy, clock, store, index, snapshots, writer),
       acceptor(ioc)
   {
     if (const auto removed = store.blobs().remove_temp_files(); removed > 0) {
@@ -122,7 +124,10 @@ struct Server::Impl
   Awaitable<void> listen();
   Awaitable<void> run_session(beast::tcp_stream stream, std::string peer);
   Awaitable<void> handle(Exchange& exchange);
-  Awaitable<void> handle_project(Exchange& exchange, std::string_view raw_name, bool trailing_slash);
+  // `snapshot` empty: the live index; else that snapshot's frozen view.
+  Awaitable<void> handle_project(Exchange& exchange, std::string_view raw_name, bool trailing_slash,
+                                 const std::string& snapshot = {});
+  Awaitable<void> handle_snapshot(Exchange& exchange, std::span<const std::string_view> segments);
   Awaitable<void> handle_root(Exchange& exchange);
   Awaitable<void> send_page(Exchange& exchange, const ProjectView& view);
   Awaitable<void> handle_metrics(Exchange& exchange);
@@ -140,6 +145,7 @@ struct Server::Impl
   UpstreamClient upstream;
   ProjectIndex index;
   FileService files;
+  SnapshotService snapshots;
   AdminApi admin;
   tcp::acceptor acceptor;
   std::atomic<bool> stopping{false};
@@ -343,6 +349,10 @@ Server::Impl::handle(Exchange& exchange)
     }
     co_return;
   }
+  if (segments.size() >= 3 && segments[0] == "snapshots" && segments[2] == "simple") {
+    co_await handle_snapshot(exchange, std::span(segments).subspan(1));
+    co_return;
+  }
   if (segments.size() == 3 && segments[0] == "files") {
     co_await files.serve(exchange, segments[1], segments[2]);
     co_return;
@@ -404,7 +414,8 @@ Server::Impl::handle_root(Exchange& exchange)
 }
 
 Awaitable<void>
-Server::Impl::handle_project(Exchange& exchange, std::string_view raw_name, bool trailing_slash)
+Server::Impl::handle_project(Exchange& exchange, std::string_view raw_name, bool trailing_slash,
+                             const std::string& snapshot)
 {
   exchange.route = Route::simple_project;
   if (!policy::is_valid_project_name(raw_name)) {
@@ -421,6 +432,16 @@ Server::Impl::handle_project(Exchange& exchange, std::string_view raw_name, bool
     co_await send_redirect(exchange, http::status::moved_permanently, location);
     co_return;
   }
+  if (!snapshot.empty()) {
+    const auto view = snapshots.project(snapshot, name);
+    if (!view) {
+      co_await send_text(exchange, http::status::not_found,
+                         fmt::format("not found: snapshot {} has no project {}", snapshot, name));
+      co_return;
+    }
+    co_await send_page(exchange, *view);
+    co_return;
+  }
   auto view = co_await index.project(name);
   if (!view) {
     exchange.outcome = "failed";
@@ -428,6 +449,27 @@ Server::Impl::handle_project(Exchange& exchange, std::string_view raw_name, bool
     co_return;
   }
   co_await send_page(exchange, **view);
+}
+
+Awaitable<void>
+Server::Impl::handle_snapshot(Exchange& exchange, std::span<const std::string_view> segments)
+{
+  // segments: <name> "simple" [<project> [""]]
+  exchange.route = Route::snapshot;
+  const std::string name(segments[0]);
+  if (!is_valid_snapshot_name(name) || !store.snapshot(name)) {
+    co_await send_text(exchange, http::status::not_found, fmt::format("not found: no snapshot named {}", name));
+    co_return;
+  }
+  if (segments.size() == 2) {
+    co_await send_redirect(exchange, http::status::moved_permanently, "simple/");
+  } else if (segments.size() == 3 && segments[2].empty()) {
+    co_await send_page(exchange, *snapshots.root(name));
+  } else if (segments.size() == 3 || (segments.size() == 4 && segments[3].empty())) {
+    co_await handle_project(exchange, segments[2], segments.size() == 4, name);
+  } else {
+    co_await send_text(exchange, http::status::not_found, "not found");
+  }
 }
 
 Awaitable<void>

@@ -103,40 +103,12 @@ Decoder::sha256()
 // Field order is the format: changing it, or adding a field, needs a new version byte and
 // a decoder for the old one.
 
-std::string
-encode(const ProjectRecord& r)
-{
-  Encoder e;
-  e.str(r.name);
-  e.str(r.etag);
-  e.time(r.fetched_at);
-  e.time(r.first_seen);
-  e.str(r.status);
-  e.str(r.status_reason);
-  return e.take();
-}
 
-std::optional<ProjectRecord>
-decode_project(std::string_view value)
-{
-  Decoder d(value);
-  ProjectRecord r;
-  r.name = d.str();
-  r.etag = d.str();
-  r.fetched_at = d.time();
-  r.first_seen = d.time();
-  r.status = d.str();
-  r.status_reason = d.str();
-  if (!d.done()) {
-    return std::nullopt;
-  }
-  return r;
-}
+namespace {
 
-std::string
-encode(const FileRecord& r)
+void
+put_file(Encoder& e, const FileRecord& r)
 {
-  Encoder e;
   e.str(r.project);
   e.str(r.filename);
   e.str(r.version);
@@ -149,13 +121,11 @@ encode(const FileRecord& r)
   e.optional(r.core_metadata, [&](const Sha256& s) { e.sha256(s); });
   e.str(r.url);
   e.optional(r.removed_upstream, [&](Time t) { e.time(t); });
-  return e.take();
 }
 
-std::optional<FileRecord>
-decode_file(std::string_view value)
+FileRecord
+get_file(Decoder& d)
 {
-  Decoder d(value);
   FileRecord r;
   r.project = d.str();
   r.filename = d.str();
@@ -169,6 +139,48 @@ decode_file(std::string_view value)
   r.core_metadata = d.optional<Sha256>([&] { return d.sha256(); });
   r.url = d.str();
   r.removed_upstream = d.optional<Time>([&] { return d.time(); });
+  return r;
+}
+
+void
+put_project(Encoder& e, const ProjectRecord& r)
+{
+  e.str(r.name);
+  e.str(r.etag);
+  e.time(r.fetched_at);
+  e.time(r.first_seen);
+  e.str(r.status);
+  e.str(r.status_reason);
+}
+
+ProjectRecord
+get_project(Decoder& d)
+{
+  ProjectRecord r;
+  r.name = d.str();
+  r.etag = d.str();
+  r.fetched_at = d.time();
+  r.first_seen = d.time();
+  r.status = d.str();
+  r.status_reason = d.str();
+  return r;
+}
+
+} // namespace
+
+std::string
+encode(const FileRecord& r)
+{
+  Encoder e;
+  put_file(e, r);
+  return e.take();
+}
+
+std::optional<FileRecord>
+decode_file(std::string_view value)
+{
+  Decoder d(value);
+  auto r = get_file(d);
   if (!d.done()) {
     return std::nullopt;
   }
@@ -295,6 +307,88 @@ decode_token(std::string_view value)
     return std::nullopt;
   }
   return r;
+}
+
+std::string
+encode(const ProjectRecord& r)
+{
+  Encoder e;
+  put_project(e, r);
+  return e.take();
+}
+
+std::optional<ProjectRecord>
+decode_project(std::string_view value)
+{
+  Decoder d(value);
+  auto r = get_project(d);
+  if (!d.done()) {
+    return std::nullopt;
+  }
+  return r;
+}
+
+std::string
+encode(const SnapshotRecord& r)
+{
+  Encoder e;
+  e.str(r.name);
+  e.time(r.created_at);
+  e.str(r.created_by);
+  e.u64(r.projects);
+  e.u64(r.files);
+  e.u64(r.bytes);
+  return e.take();
+}
+
+std::optional<SnapshotRecord>
+decode_snapshot(std::string_view value)
+{
+  Decoder d(value);
+  SnapshotRecord r;
+  r.name = d.str();
+  r.created_at = d.time();
+  r.created_by = d.str();
+  r.projects = d.u64();
+  r.files = d.u64();
+  r.bytes = d.u64();
+  if (!d.done()) {
+    return std::nullopt;
+  }
+  return r;
+}
+
+std::string
+encode(const Listing& listing)
+{
+  Encoder e;
+  put_project(e, listing.project);
+  e.u32(static_cast<std::uint32_t>(listing.files.size()));
+  for (const auto& file : listing.files) {
+    put_file(e, file);
+  }
+  return e.take();
+}
+
+std::optional<Listing>
+decode_listing(std::string_view value)
+{
+  Decoder d(value);
+  Listing listing;
+  listing.project = get_project(d);
+  const std::uint32_t count = d.u32();
+  // Each file takes dozens of bytes: a count beyond what the value can hold is corruption.
+  if (count > value.size()) {
+    return std::nullopt;
+  }
+  listing.files.reserve(count);
+  for (std::uint32_t i = 0; i < count && d.done() == false; ++i) {
+    listing.files.push_back(get_file(d));
+  }
+  if (!d.done() || listing.files.size() != count) {
+    return std::nullopt;
+  }
+  return listing;
 }
 
 } // namespace airlock::storage::codec

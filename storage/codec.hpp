@@ -7,6 +7,7 @@
 // field when 1. Decoding checks every bound and rejects trailing bytes.
 
 #include <airlock/storage/records.hpp>
+#include <airlock/storage/store.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -91,6 +92,9 @@ std::string encode(const BlobRecord& record);
 std::string encode(const Decision& record);
 std::string encode(const AuditEntry& record);
 std::string encode(const TokenRecord& record);
+std::string encode(const SnapshotRecord& record);
+// A snapshot's project: its project record and frozen files, in one value.
+std::string encode(const Listing& listing);
 
 // nullopt when the value is malformed or of another format version.
 std::optional<ProjectRecord> decode_project(std::string_view value);
@@ -99,5 +103,7 @@ std::optional<BlobRecord> decode_blob(std::string_view value);
 std::optional<Decision> decode_decision(std::string_view value);
 std::optional<AuditEntry> decode_audit(std::string_view value);
 std::optional<TokenRecord> decode_token(std::string_view value);
+std::optional<SnapshotRecord> decode_snapshot(std::string_view value);
+std::optional<Listing> decode_listing(std::string_view value);
 
 } // namespace airlock::storage::codec

@@ -388,6 +388,72 @@ private:
   lmdb::Table m_table;
 };
 
+// snapshots: name -> SnapshotRecord; snapshot_files: name + '\0' + project -> Listing.
+class SnapshotsTable
+{
+public:
+  SnapshotsTable(lmdb::Table snapshots, lmdb::Table files) : m_snapshots(snapshots), m_files(files) {}
+
+  std::optional<SnapshotRecord>
+  get(const lmdb::Txn& txn, std::string_view name) const
+  {
+    const auto value = txn.get(m_snapshots, name);
+    if (!value) {
+      return std::nullopt;
+    }
+    auto record = decode_or_throw(m_snapshots, name, *value, codec::decode_snapshot);
+    if (record.name != name) {
+      throw_corrupt(m_snapshots, name);
+    }
+    return record;
+  }
+
+  std::vector<SnapshotRecord>
+  all(const lmdb::Txn& txn) const
+  {
+    std::vector<SnapshotRecord> out;
+    txn.for_each(m_snapshots, "", [&](std::string_view key, std::string_view value) {
+      out.push_back(decode_or_throw(m_snapshots, key, value, codec::decode_snapshot));
+    });
+    return out;
+  }
+
+  void
+  put(lmdb::WriteTxn& txn, const SnapshotRecord& record, const std::vector<Listing>& projects) const
+  {
+    txn.put(m_snapshots, record.name, codec::encode(record));
+    for (const auto& listing : projects) {
+      txn.put(m_files, file_key(record.name, listing.project.name), codec::encode(listing));
+    }
+  }
+
+  std::optional<Listing>
+  listing(const lmdb::Txn& txn, std::string_view name, std::string_view project) const
+  {
+    const auto key = file_key(name, project);
+    const auto value = txn.get(m_files, key);
+    if (!value) {
+      return std::nullopt;
+    }
+    return decode_or_throw(m_files, key, *value, codec::decode_listing);
+  }
+
+  std::vector<std::string>
+  projects(const lmdb::Txn& txn, std::string_view name) const
+  {
+    std::vector<std::string> out;
+    const auto prefix = project_prefix(name);
+    txn.for_each(m_files, prefix, [&](std::string_view key, std::string_view) {
+      out.emplace_back(key.substr(prefix.size()));
+    });
+    return out;
+  }
+
+private:
+  lmdb::Table m_snapshots;
+  lmdb::Table m_files;
+};
+
 struct Tables
 {
   ProjectsTable projects;
@@ -396,6 +462,7 @@ struct Tables
   DecisionsTable decisions;
   AuditTable audit;
   TokensTable tokens;
+  SnapshotsTable snapshots;
 };
 
 // Opens (creating) every table in one transaction; LMDB shares the handles with every
@@ -411,6 +478,7 @@ open_tables(const lmdb::Env& env)
     DecisionsTable(txn.open_table("decisions")),
     AuditTable(txn.open_table("audit")),
     TokensTable(txn.open_table("tokens")),
+    SnapshotsTable(txn.open_table("snapshots"), txn.open_table("snapshot_files")),
   };
   txn.commit();
   return tables;
@@ -636,6 +704,46 @@ Store::token(std::string_view id) const
 {
   const lmdb::ReadTxn txn(m_impl->env);
   return m_impl->tables.tokens.get(txn, id);
+}
+
+void
+Store::put_snapshot(const SnapshotRecord& snapshot, const std::vector<Listing>& projects, AuditEntry audit)
+{
+  lmdb::WriteTxn txn(m_impl->env);
+  if (m_impl->tables.snapshots.get(txn, snapshot.name)) {
+    throw StorageError(fmt::format("snapshot {} exists already", snapshot.name));
+  }
+  m_impl->tables.snapshots.put(txn, snapshot, projects);
+  m_impl->tables.audit.append(txn, std::move(audit));
+  txn.commit();
+}
+
+std::optional<SnapshotRecord>
+Store::snapshot(std::string_view name) const
+{
+  const lmdb::ReadTxn txn(m_impl->env);
+  return m_impl->tables.snapshots.get(txn, name);
+}
+
+std::vector<SnapshotRecord>
+Store::snapshots() const
+{
+  const lmdb::ReadTxn txn(m_impl->env);
+  return m_impl->tables.snapshots.all(txn);
+}
+
+std::optional<Listing>
+Store::snapshot_listing(std::string_view snapshot, std::string_view project) const
+{
+  const lmdb::ReadTxn txn(m_impl->env);
+  return m_impl->tables.snapshots.listing(txn, snapshot, project);
+}
+
+std::vector<std::string>
+Store::snapshot_projects(std::string_view snapshot) const
+{
+  const lmdb::ReadTxn txn(m_impl->env);
+  return m_impl->tables.snapshots.projects(txn, snapshot);
 }
 
 std::vector<std::pair<Sha256, BlobRecord>>

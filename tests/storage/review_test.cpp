@@ -136,5 +136,52 @@ TEST_F(ReviewStoreTest, tokens_are_stored_once_with_their_audit_entry)
   EXPECT_EQ(store->audit("", std::nullopt, 10).size(), 1u) << "the refused duplicate wrote no audit entry";
 }
 
+TEST_F(ReviewStoreTest, snapshots_freeze_listings_and_refuse_a_second_use_of_a_name)
+{
+  auto store = open();
+  Listing a;
+  a.project.name = "a";
+  FileRecord f;
+  f.project = "a";
+  f.filename = "a-1.0.tar.gz";
+  f.version = "1.0";
+  f.sha256 = Sha256::of("a");
+  f.size = 10;
+  f.upload_time = at(-100);
+  f.url = "https://files.example/a-1.0.tar.gz";
+  a.files = {f};
+  Listing ab = a;
+  ab.project.name = "ab";
+  ab.files[0].project = "ab";
+  const SnapshotRecord record{"2026-q1", at(5), "ops", 2, 2, 20};
+  store->put_snapshot(record, {a, ab}, entry("snapshot-create", ""));
+  EXPECT_EQ(store->snapshot("2026-q1"), record);
+  EXPECT_FALSE(store->snapshot("2026"));
+  EXPECT_EQ(store->snapshots().size(), 1u);
+  EXPECT_EQ(store->snapshot_projects("2026-q1"), (std::vector<std::string>{"a", "ab"}));
+  const auto frozen = store->snapshot_listing("2026-q1", "a");
+  ASSERT_TRUE(frozen);
+  EXPECT_EQ(frozen->files, a.files);
+  EXPECT_FALSE(store->snapshot_listing("2026-q1", "b"));
+  EXPECT_THROW(store->put_snapshot(record, {}, entry("snapshot-create", "")), StorageError);
+  EXPECT_EQ(store->audit("", std::nullopt, 10).size(), 1u);
+}
+
+TEST(ReviewCodec, listing_round_trips_and_rejects_a_lying_count)
+{
+  Listing listing;
+  listing.project.name = "p";
+  FileRecord f;
+  f.project = "p";
+  f.filename = "p-1.0.tar.gz";
+  f.sha256 = Sha256::of("p");
+  listing.files = {f, f};
+  const auto bytes = codec::encode(listing);
+  const auto decoded = codec::decode_listing(bytes);
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(decoded->files, listing.files);
+  EXPECT_FALSE(codec::decode_listing(bytes.substr(0, bytes.size() - 1)));
+}
+
 } // namespace
 } // namespace airlock::storage

@@ -104,3 +104,20 @@ struct TokenRecord
 };
 
 } // namespace airlock::storage
+
+namespace airlock::storage {
+
+// A frozen view of every approved file at one moment, for CI.
+struct SnapshotRecord
+{
+  std::string name;
+  Time created_at{};
+  std::string created_by;
+  std::uint64_t projects = 0;
+  std::uint64_t files = 0;
+  std::uint64_t bytes = 0; // sum of the files' declared sizes
+
+  friend bool operator==(const SnapshotRecord&, const SnapshotRecord&) = default;
+};
+
+} // namespace airlock::storage

@@ -82,6 +82,19 @@ public:
   void put_token(const TokenRecord& token, AuditEntry audit);
   std::optional<TokenRecord> token(std::string_view id) const;
 
+  // --- snapshots ------------------------------------------------------------------------------
+  // Stores a snapshot: its record and, per project, the files it froze (with their records as
+  // they were), plus its audit entry, in one transaction. Throws StorageError when the name
+  // exists.
+  void put_snapshot(const SnapshotRecord& snapshot, const std::vector<Listing>& projects, AuditEntry audit);
+  std::optional<SnapshotRecord> snapshot(std::string_view name) const;
+  std::vector<SnapshotRecord> snapshots() const;
+  // The frozen files of one project in a snapshot, sorted by filename; nullopt when the
+  // snapshot does not have the project.
+  std::optional<Listing> snapshot_listing(std::string_view snapshot, std::string_view project) const;
+  // The project names of a snapshot, sorted.
+  std::vector<std::string> snapshot_projects(std::string_view snapshot) const;
+
   // --- blobs -----------------------------------------------------------------------------
   BlobStore& blobs() { return m_blobs; }
   const BlobStore& blobs() const { return m_blobs; }

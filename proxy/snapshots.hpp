@@ -1,0 +1,50 @@
+#pragma once
+
+// Private to proxy/: snapshots, frozen views of the approved files for CI.
+
+#include "project_index.hpp"
+
+#include <airlock/policy/policy.hpp>
+#include <airlock/storage/store.hpp>
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+namespace airlock::proxy {
+
+// Names: 1-64 of [A-Za-z0-9._-], starting with a letter or digit.
+bool is_valid_snapshot_name(std::string_view name);
+
+// Creates snapshots and serves their pages, rendered once and kept until a reviewer's
+// decision may withhold a file from them. Thread-safe.
+class SnapshotService
+{
+public:
+  SnapshotService(const policy::Policy& policy, const Clock& clock, storage::Store& store);
+
+  // Freezes the approved files of every project Airlock knows. Fails on a bad or taken name.
+  Expected<storage::SnapshotRecord> create(const std::string& name, const std::string& actor);
+
+  // The /snapshots/<name>/simple/ root; nullptr for an unknown snapshot.
+  std::shared_ptr<const ProjectView> root(const std::string& snapshot);
+  // A project page of a snapshot; nullptr when the snapshot or the project is unknown.
+  std::shared_ptr<const ProjectView> project(const std::string& snapshot, const std::string& project);
+  // Every file a snapshot froze that is not withheld now (for prefetch and TUF targets).
+  std::vector<storage::FileRecord> files(const std::string& snapshot);
+
+  // Forgets rendered pages: a decision changed what snapshots withhold.
+  void invalidate();
+
+private:
+  std::shared_ptr<const ProjectView> render(const std::string& snapshot, const std::string& project);
+
+  const policy::Policy& m_policy;
+  const Clock& m_clock;
+  storage::Store& m_store;
+  std::mutex m_mutex;
+  std::unordered_map<std::string, std::shared_ptr<const ProjectView>> m_pages; // "<snapshot>\0<project>"
+};
+
+} // namespace airlock::proxy

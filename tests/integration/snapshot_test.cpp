@@ -1,0 +1,83 @@
+// Snapshots: frozen views for CI that later approvals do not change, and that later blocks
+// still reach. In-process server, real LMDB, fake upstream.
+
+#include "review_fixture.hpp"
+
+namespace airlock::test {
+namespace {
+
+namespace json = boost::json;
+
+class SnapshotTest : public ReviewTest
+{
+protected:
+  HttpResponse snapshot_page(const std::string& snapshot, const std::string& project)
+  {
+    return http_get(port, "/snapshots/" + snapshot + "/simple/" + project + "/",
+                    {{"Accept", "application/vnd.pypi.simple.v1+json"}});
+  }
+
+  HttpResponse create(const std::string& name, const std::string& token)
+  {
+    return api("POST", "/snapshots", token, json::serialize(json::object{{"name", name}}));
+  }
+};
+
+TEST_F(SnapshotTest, ApprovalsAfterTheSnapshotDoNotChangeIt)
+{
+  start_with_tokens();
+  const auto created = create("ci-2026-03", admin);
+  ASSERT_EQ(created.status, 201u) << created.body;
+  const auto record = json::parse(created.body);
+  EXPECT_EQ(record.at("files").as_int64(), 1);
+  EXPECT_EQ(record.at("created_by").as_string(), "ops");
+
+  ASSERT_EQ(decide("approve", reviewer, "1.82.7").status, 200u);
+  EXPECT_EQ(served().size(), 2u) << "the live index has the approved release";
+  const auto frozen = snapshot_page("ci-2026-03", "litellm");
+  ASSERT_EQ(frozen.status, 200u);
+  EXPECT_EQ(filenames(frozen), std::vector<std::string>{"litellm-1.82.6-py3-none-any.whl"});
+  const auto entry = json::parse(frozen.body).at("files").as_array().at(0);
+  EXPECT_EQ(entry.at("url").as_string(),
+            "../../../../files/" + old_file("x", 1).sha256().hex() + "/litellm-1.82.6-py3-none-any.whl");
+
+  const auto html = http_get(port, "/snapshots/ci-2026-03/simple/litellm/");
+  EXPECT_NE(html.body.find("litellm-1.82.6"), std::string::npos);
+  EXPECT_EQ(html.body.find("litellm-1.82.7"), std::string::npos);
+  EXPECT_EQ(http_get(port, "/snapshots/ci-2026-03/simple/LiteLLM/").header("location"), "../litellm/");
+  const auto root = http_get(port, "/snapshots/ci-2026-03/simple/", {{"Accept", "application/vnd.pypi.simple.v1+json"}});
+  EXPECT_EQ(json::parse(root.body).at("projects").as_array().size(), 1u);
+}
+
+TEST_F(SnapshotTest, ALaterBlockIsWithheldFromTheSnapshotAndAudited)
+{
+  start_with_tokens();
+  ASSERT_EQ(create("frozen", admin).status, 201u);
+  ASSERT_EQ(decide("block", reviewer, "1.82.6", "malicious .pth").status, 200u);
+  EXPECT_TRUE(filenames(snapshot_page("frozen", "litellm")).empty());
+  const auto audit = json::parse(api("GET", "/audit?project=litellm", reader).body).at("entries").as_array();
+  ASSERT_EQ(audit.size(), 2u);
+  EXPECT_EQ(audit[1].at("action").as_string(), "snapshot-withhold");
+  EXPECT_NE(std::string(audit[1].at("reason").as_string()).find("frozen"), std::string::npos);
+  const auto shown = json::parse(api("GET", "/snapshots/frozen", reader).body);
+  EXPECT_TRUE(shown.at("served_files").as_array().empty());
+}
+
+TEST_F(SnapshotTest, NamesRolesAndUnknownSnapshots)
+{
+  start_with_tokens();
+  EXPECT_EQ(create("x", reviewer).status, 403u);
+  EXPECT_EQ(create("../etc", admin).status, 400u);
+  EXPECT_EQ(create("", admin).status, 400u);
+  ASSERT_EQ(create("once", admin).status, 201u);
+  EXPECT_EQ(create("once", admin).status, 409u);
+  EXPECT_EQ(http_get(port, "/snapshots/never/simple/litellm/").status, 404u);
+  EXPECT_EQ(http_get(port, "/snapshots/once/simple/unknown-project/").status, 404u);
+  EXPECT_EQ(api("GET", "/snapshots/never", reader).status, 404u);
+  const auto list = json::parse(api("GET", "/snapshots", reader).body).at("snapshots").as_array();
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0].at("name").as_string(), "once");
+}
+
+} // namespace
+} // namespace airlock::test
