@@ -391,4 +391,65 @@ decode_listing(std::string_view value)
   return listing;
 }
 
+std::string
+encode(const FileChecks& r)
+{
+  Encoder e;
+  e.u8(static_cast<std::uint8_t>(r.provenance));
+  e.str(r.reason_class);
+  e.str(r.reason);
+  e.str(r.publisher_kind);
+  e.str(r.repository);
+  e.str(r.workflow);
+  e.str(r.email);
+  e.time(r.signed_at);
+  e.str(r.document);
+  e.u32(r.attempts);
+  e.u8(r.inspected ? 1 : 0);
+  e.str(r.inspection_error);
+  for (const auto* list : {&r.executable_pth, &r.top_level}) {
+    e.u32(static_cast<std::uint32_t>(list->size()));
+    for (const auto& item : *list) {
+      e.str(item);
+    }
+  }
+  e.time(r.checked_at);
+  return e.take();
+}
+
+std::optional<FileChecks>
+decode_checks(std::string_view value)
+{
+  Decoder d(value);
+  FileChecks r;
+  const auto provenance = d.u8();
+  r.provenance = static_cast<ProvenanceState>(provenance);
+  r.reason_class = d.str();
+  r.reason = d.str();
+  r.publisher_kind = d.str();
+  r.repository = d.str();
+  r.workflow = d.str();
+  r.email = d.str();
+  r.signed_at = d.time();
+  r.document = d.str();
+  r.attempts = d.u32();
+  const auto inspected = d.u8();
+  r.inspected = inspected == 1;
+  r.inspection_error = d.str();
+  for (auto* list : {&r.executable_pth, &r.top_level}) {
+    const auto count = d.u32();
+    if (count > value.size()) {
+      return std::nullopt;
+    }
+    for (std::uint32_t i = 0; i < count; ++i) {
+      list->push_back(d.str());
+    }
+  }
+  r.checked_at = d.time();
+  if (!d.done() || provenance > 3 || inspected > 1) {
+    return std::nullopt;
+  }
+  return r;
+}
+
 } // namespace airlock::storage::codec

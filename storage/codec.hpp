@@ -93,6 +93,7 @@ std::string encode(const Decision& record);
 std::string encode(const AuditEntry& record);
 std::string encode(const TokenRecord& record);
 std::string encode(const SnapshotRecord& record);
+std::string encode(const FileChecks& record);
 // A snapshot's project: its project record and frozen files, in one value.
 std::string encode(const Listing& listing);
 
@@ -104,6 +105,7 @@ std::optional<Decision> decode_decision(std::string_view value);
 std::optional<AuditEntry> decode_audit(std::string_view value);
 std::optional<TokenRecord> decode_token(std::string_view value);
 std::optional<SnapshotRecord> decode_snapshot(std::string_view value);
+std::optional<FileChecks> decode_checks(std::string_view value);
 std::optional<Listing> decode_listing(std::string_view value);
 
 } // namespace airlock::storage::codec

@@ -454,6 +454,44 @@ private:
   lmdb::Table m_files;
 };
 
+// checks: project + '\0' + filename -> FileChecks.
+class ChecksTable
+{
+public:
+  explicit ChecksTable(lmdb::Table table) : m_table(table) {}
+
+  std::map<std::string, FileChecks>
+  of_project(const lmdb::Txn& txn, std::string_view project) const
+  {
+    std::map<std::string, FileChecks> out;
+    const auto prefix = project_prefix(project);
+    txn.for_each(m_table, prefix, [&](std::string_view key, std::string_view value) {
+      out.emplace(std::string(key.substr(prefix.size())), decode_or_throw(m_table, key, value, codec::decode_checks));
+    });
+    return out;
+  }
+
+  std::optional<FileChecks>
+  get(const lmdb::Txn& txn, std::string_view project, std::string_view filename) const
+  {
+    const auto key = file_key(project, filename);
+    const auto value = txn.get(m_table, key);
+    if (!value) {
+      return std::nullopt;
+    }
+    return decode_or_throw(m_table, key, *value, codec::decode_checks);
+  }
+
+  void
+  put(lmdb::WriteTxn& txn, std::string_view project, std::string_view filename, const FileChecks& checks) const
+  {
+    txn.put(m_table, file_key(project, filename), codec::encode(checks));
+  }
+
+private:
+  lmdb::Table m_table;
+};
+
 struct Tables
 {
   ProjectsTable projects;
@@ -463,6 +501,7 @@ struct Tables
   AuditTable audit;
   TokensTable tokens;
   SnapshotsTable snapshots;
+  ChecksTable checks;
 };
 
 // Opens (creating) every table in one transaction; LMDB shares the handles with every
@@ -479,6 +518,7 @@ open_tables(const lmdb::Env& env)
     AuditTable(txn.open_table("audit")),
     TokensTable(txn.open_table("tokens")),
     SnapshotsTable(txn.open_table("snapshots"), txn.open_table("snapshot_files")),
+    ChecksTable(txn.open_table("checks")),
   };
   txn.commit();
   return tables;
@@ -704,6 +744,28 @@ Store::token(std::string_view id) const
 {
   const lmdb::ReadTxn txn(m_impl->env);
   return m_impl->tables.tokens.get(txn, id);
+}
+
+std::map<std::string, FileChecks>
+Store::checks(std::string_view project) const
+{
+  const lmdb::ReadTxn txn(m_impl->env);
+  return m_impl->tables.checks.of_project(txn, project);
+}
+
+std::optional<FileChecks>
+Store::file_checks(std::string_view project, std::string_view filename) const
+{
+  const lmdb::ReadTxn txn(m_impl->env);
+  return m_impl->tables.checks.get(txn, project, filename);
+}
+
+void
+Store::put_checks(std::string_view project, std::string_view filename, const FileChecks& checks)
+{
+  lmdb::WriteTxn txn(m_impl->env);
+  m_impl->tables.checks.put(txn, project, filename, checks);
+  txn.commit();
 }
 
 void

@@ -167,6 +167,33 @@ TEST_F(ReviewStoreTest, snapshots_freeze_listings_and_refuse_a_second_use_of_a_n
   EXPECT_EQ(store->audit("", std::nullopt, 10).size(), 1u);
 }
 
+TEST_F(ReviewStoreTest, checks_round_trip_per_file)
+{
+  auto store = open();
+  FileChecks checks;
+  checks.provenance = ProvenanceState::verified;
+  checks.publisher_kind = "GitHub";
+  checks.repository = "BerriAI/litellm";
+  checks.workflow = "release.yml";
+  checks.signed_at = at(3);
+  checks.document = R"({"version":1})";
+  checks.inspected = true;
+  checks.executable_pth = {"litellm_init.pth"};
+  checks.top_level = {"litellm"};
+  checks.checked_at = at(4);
+  store->put_checks("litellm", "litellm-1.0-py3-none-any.whl", checks);
+  EXPECT_EQ(store->file_checks("litellm", "litellm-1.0-py3-none-any.whl"), checks);
+  EXPECT_FALSE(store->file_checks("litellm", "litellm-2.0-py3-none-any.whl"));
+  const auto all = store->checks("litellm");
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all.begin()->first, "litellm-1.0-py3-none-any.whl");
+  EXPECT_TRUE(store->checks("lite").empty());
+  EXPECT_EQ(codec::decode_checks(codec::encode(checks)), checks);
+  auto bytes = codec::encode(checks);
+  bytes[1] = 9; // provenance state
+  EXPECT_FALSE(codec::decode_checks(bytes));
+}
+
 TEST(ReviewCodec, listing_round_trips_and_rejects_a_lying_count)
 {
   Listing listing;

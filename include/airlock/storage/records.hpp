@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace airlock::storage {
 
@@ -118,6 +119,35 @@ struct SnapshotRecord
   std::uint64_t bytes = 0; // sum of the files' declared sizes
 
   friend bool operator==(const SnapshotRecord&, const SnapshotRecord&) = default;
+};
+
+} // namespace airlock::storage
+
+namespace airlock::storage {
+
+enum class ProvenanceState : std::uint8_t { pending = 0, verified = 1, absent = 2, invalid = 3 };
+
+// What Airlock's background checks found out about one file: its PEP 740 provenance and, for
+// wheels, what the archive ships.
+struct FileChecks
+{
+  ProvenanceState provenance = ProvenanceState::pending;
+  std::string reason_class;        // why invalid (a provenance reason class), or why absent
+  std::string reason;              // one line for humans
+  std::string publisher_kind;      // verified: "GitHub", "GitLab", "Google"
+  std::string repository;
+  std::string workflow;
+  std::string email;
+  Time signed_at{};
+  std::string document;            // the verified provenance JSON, served under /integrity/
+  std::uint32_t attempts = 0;      // provenance fetches that failed transiently
+  bool inspected = false;          // wheel contents read (always true for non-wheels)
+  std::string inspection_error;    // why the wheel could not be read (then inspected = true)
+  std::vector<std::string> executable_pth; // .pth files with executable lines
+  std::vector<std::string> top_level;      // top-level import names
+  Time checked_at{};
+
+  friend bool operator==(const FileChecks&, const FileChecks&) = default;
 };
 
 } // namespace airlock::storage

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -81,6 +82,12 @@ public:
   // Stores a new token with its audit entry; throws StorageError when the id exists.
   void put_token(const TokenRecord& token, AuditEntry audit);
   std::optional<TokenRecord> token(std::string_view id) const;
+
+  // --- background checks ----------------------------------------------------------------------
+  // Every check record of a project, by filename.
+  std::map<std::string, FileChecks> checks(std::string_view project) const;
+  std::optional<FileChecks> file_checks(std::string_view project, std::string_view filename) const;
+  void put_checks(std::string_view project, std::string_view filename, const FileChecks& checks);
 
   // --- snapshots ------------------------------------------------------------------------------
   // Stores a snapshot: its record and, per project, the files it froze (with their records as
