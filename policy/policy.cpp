@@ -5,6 +5,8 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
+
 namespace airlock::policy {
 
 namespace {
@@ -109,6 +111,170 @@ release_key(std::string_view version)
   return std::string(version);
 }
 
+struct ProjectHistory::Impl
+{
+  std::map<std::string, storage::FileChecks> checks;
+  std::vector<std::pair<Version, Release>> releases; // ascending by version
+};
+
+ProjectHistory::ProjectHistory(std::span<const storage::FileRecord> files,
+                               std::map<std::string, storage::FileChecks> checks, Time project_first_seen)
+  : m_impl(std::make_unique<Impl>()), m_first_seen(project_first_seen)
+{
+  m_impl->checks = std::move(checks);
+  std::map<std::string, std::pair<Version, Release>> by_release;
+  for (const auto& file : files) {
+    auto version = Version::parse(file.version);
+    if (!version) {
+      continue;
+    }
+    const std::string key = version->canonical();
+    auto [it, inserted] = by_release.try_emplace(key, *version, Release{});
+    auto& release = it->second.second;
+    if (inserted) {
+      release.version = version->normalized();
+    }
+    const auto found = m_impl->checks.find(file.filename);
+    if (found == m_impl->checks.end()) {
+      continue;
+    }
+    const auto& record = found->second;
+    if (record.provenance == storage::ProvenanceState::verified && !release.verified) {
+      release.verified = true;
+      release.publisher = record;
+      release.publisher.document.clear();
+    }
+    for (const auto& pth : record.executable_pth) {
+      release.executable_pth.push_back(pth);
+    }
+    for (const auto& name : record.top_level) {
+      release.top_level.push_back(name);
+    }
+  }
+  for (auto& [key, entry] : by_release) {
+    m_impl->releases.push_back(std::move(entry));
+  }
+  std::sort(m_impl->releases.begin(), m_impl->releases.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+}
+
+ProjectHistory::~ProjectHistory() = default;
+ProjectHistory::ProjectHistory(ProjectHistory&&) noexcept = default;
+ProjectHistory& ProjectHistory::operator=(ProjectHistory&&) noexcept = default;
+
+const storage::FileChecks*
+ProjectHistory::checks(std::string_view filename) const
+{
+  const auto it = m_impl->checks.find(std::string(filename));
+  return it == m_impl->checks.end() ? nullptr : &it->second;
+}
+
+const ProjectHistory::Release*
+ProjectHistory::preceding(std::string_view version) const
+{
+  const auto parsed = Version::parse(version);
+  if (!parsed) {
+    return nullptr;
+  }
+  const auto& releases = m_impl->releases;
+  auto it = std::lower_bound(releases.begin(), releases.end(), *parsed,
+                             [](const auto& entry, const Version& v) { return entry.first < v; });
+  return it == releases.begin() ? nullptr : &std::prev(it)->second;
+}
+
+namespace {
+
+std::string
+publisher_text(const storage::FileChecks& checks)
+{
+  if (!checks.repository.empty()) {
+    return fmt::format("{} {} ({})", checks.publisher_kind, checks.repository, checks.workflow);
+  }
+  return fmt::format("{} {}", checks.publisher_kind, checks.email);
+}
+
+bool
+same_publisher(const storage::FileChecks& a, const storage::FileChecks& b)
+{
+  return a.publisher_kind == b.publisher_kind && a.repository == b.repository && a.workflow == b.workflow
+         && a.email == b.email;
+}
+
+// The held checks, in the order a reviewer would want to hear about them.
+std::optional<Verdict>
+held_checks(const storage::FileRecord& file, const ProjectHistory& history, bool provenance_required,
+            Seconds horizon)
+{
+  const auto* checks = history.checks(file.filename);
+  if (checks != nullptr && checks->provenance == storage::ProvenanceState::invalid) {
+    return Verdict{State::held, fmt::format("provenance invalid ({}): {}", checks->reason_class, checks->reason),
+                   std::nullopt};
+  }
+  if (provenance_required && checks != nullptr && checks->provenance == storage::ProvenanceState::absent) {
+    return Verdict{State::held, "provenance required by policy, but this file has none", std::nullopt};
+  }
+  // Files that were already old when Airlock first saw their project are established history:
+  // their checks only set the baseline.
+  if (age_origin(file) + horizon <= history.project_first_seen()) {
+    return std::nullopt;
+  }
+  if (checks == nullptr || checks->provenance == storage::ProvenanceState::pending || !checks->inspected) {
+    return std::nullopt; // nothing to hold on yet: see checks_pending()
+  }
+  if (provenance_required && checks->provenance != storage::ProvenanceState::verified) {
+    return Verdict{State::held, "provenance required by policy, but this file has none", std::nullopt};
+  }
+  const auto* previous = history.preceding(file.version);
+  if (previous == nullptr) {
+    return std::nullopt;
+  }
+  if (previous->verified && checks->provenance == storage::ProvenanceState::absent) {
+    return Verdict{State::held,
+                   fmt::format("provenance regression: {} was published with verified provenance by {}; this file "
+                               "has none",
+                               previous->version, publisher_text(previous->publisher)),
+                   std::nullopt};
+  }
+  if (previous->verified && checks->provenance == storage::ProvenanceState::verified
+      && !same_publisher(*checks, previous->publisher)) {
+    return Verdict{State::held,
+                   fmt::format("publisher changed: {} came from {}, this file from {}", previous->version,
+                               publisher_text(previous->publisher), publisher_text(*checks)),
+                   std::nullopt};
+  }
+  std::vector<std::string> added;
+  for (const auto& pth : checks->executable_pth) {
+    if (std::find(previous->executable_pth.begin(), previous->executable_pth.end(), pth)
+        == previous->executable_pth.end()) {
+      added.push_back(pth);
+    }
+  }
+  if (!added.empty()) {
+    std::string names;
+    for (const auto& name : added) {
+      names += (names.empty() ? "" : ", ") + name;
+    }
+    return Verdict{State::held,
+                   fmt::format("ships new executable .pth file(s) {} (runs at every Python start; not in {})", names,
+                               previous->version),
+                   std::nullopt};
+  }
+  return std::nullopt;
+}
+
+// Checks still running keep a file that is newer than the history horizon from approval.
+bool
+checks_pending(const storage::FileRecord& file, const ProjectHistory& history, Seconds horizon)
+{
+  if (age_origin(file) + horizon <= history.project_first_seen()) {
+    return false;
+  }
+  const auto* checks = history.checks(file.filename);
+  return checks == nullptr || checks->provenance == storage::ProvenanceState::pending || !checks->inspected;
+}
+
+} // namespace
+
 Policy::Policy(Options options) : m_options(std::move(options))
 {
   m_rules.reserve(m_options.rules.size());
@@ -153,6 +319,7 @@ Policy::decide(const storage::FileRecord& file, const ProjectContext& project, T
   // 2. Deny rules. Allow rules and window overrides are remembered for step 6.
   const Rule* allow = nullptr;
   std::optional<Seconds> window;
+  bool provenance_required = false;
   for (const auto& compiled : m_rules) {
     if (!compiled.matches(file, version)) {
       continue;
@@ -167,6 +334,7 @@ Policy::decide(const storage::FileRecord& file, const ProjectContext& project, T
     if (rule.quarantine && !window) {
       window = rule.quarantine;
     }
+    provenance_required = provenance_required || rule.require_provenance;
   }
 
   // 3. Upstream took it down: a security signal that a reviewer's approve does not undo.
@@ -186,9 +354,19 @@ Policy::decide(const storage::FileRecord& file, const ProjectContext& project, T
     return {State::approved, describe(*approval), std::nullopt};
   }
 
-  // 5. Held checks (provenance, inspection) come here.
+  // 5. Held checks: provenance and contents.
+  if (project.history != nullptr) {
+    if (auto held = held_checks(file, *project.history, provenance_required, m_options.history_horizon)) {
+      return *held;
+    }
+  }
 
-  // 6. Allow rules, then the window.
+  // 6. Allow rules, then the window; checks still running hold back what they would approve.
+  const bool pending =
+    project.history != nullptr && checks_pending(file, *project.history, m_options.history_horizon);
+  if (pending && (allow != nullptr || now >= age_origin(file) + window.value_or(m_options.quarantine))) {
+    return {State::quarantined, "checks pending: provenance and contents are still being verified", std::nullopt};
+  }
   if (allow != nullptr) {
     return {State::approved, fmt::format("allowed by policy rule at {}", allow->origin), std::nullopt};
   }

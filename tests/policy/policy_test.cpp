@@ -215,6 +215,163 @@ TEST(Policy, ReviewerBlockBeatsTakedownReason)
   EXPECT_NE(decide(removed, {}, {decision(DecisionAction::block)}).reason.find("alice"), std::string::npos);
 }
 
+// --- held checks: provenance continuity and contents --------------------------------------------
+
+storage::FileChecks
+verified_by(std::string repository, std::string workflow = "release.yml")
+{
+  storage::FileChecks checks;
+  checks.provenance = storage::ProvenanceState::verified;
+  checks.publisher_kind = "GitHub";
+  checks.repository = std::move(repository);
+  checks.workflow = std::move(workflow);
+  checks.inspected = true;
+  return checks;
+}
+
+storage::FileChecks
+absent()
+{
+  storage::FileChecks checks;
+  checks.provenance = storage::ProvenanceState::absent;
+  checks.inspected = true;
+  return checks;
+}
+
+class HeldChecks : public ::testing::Test
+{
+protected:
+  // Three releases, all past the 7d window but newer than the project's first sighting (so not
+  // established history): 1.0 (10 days old), 1.1 (9 days), 1.2 (8 days).
+  HeldChecks()
+  {
+    for (int i = 0; i < 3; ++i) {
+      const std::string version = "1." + std::to_string(i);
+      files.push_back(file("litellm-" + version + "-py3-none-any.whl", version, std::chrono::days{10 - i}));
+    }
+  }
+
+  Verdict decide_with(std::size_t index, std::map<std::string, storage::FileChecks> checks, Options options = {},
+                      std::vector<Decision> decisions = {})
+  {
+    const ProjectHistory history(files, std::move(checks), k_now - std::chrono::days{20});
+    const Policy policy(std::move(options));
+    return policy.decide(files[index], ProjectContext{decisions, {}, &history}, k_now);
+  }
+
+  std::vector<storage::FileRecord> files;
+};
+
+TEST_F(HeldChecks, SamePublisherAsThePrecedingReleaseIsApproved)
+{
+  const auto verdict = decide_with(1, {{files[0].filename, verified_by("BerriAI/litellm")},
+                                       {files[1].filename, verified_by("BerriAI/litellm")}});
+  EXPECT_EQ(verdict.state, State::approved) << verdict.reason;
+}
+
+TEST_F(HeldChecks, ProvenanceRegressionIsHeld)
+{
+  const auto verdict =
+    decide_with(1, {{files[0].filename, verified_by("BerriAI/litellm")}, {files[1].filename, absent()}});
+  EXPECT_EQ(verdict.state, State::held);
+  EXPECT_EQ(verdict.until, std::nullopt) << "age never releases a held file";
+  EXPECT_EQ(verdict.reason, "provenance regression: 1.0 was published with verified provenance by GitHub "
+                            "BerriAI/litellm (release.yml); this file has none");
+}
+
+TEST_F(HeldChecks, PublisherChangeIsHeldForRepositoryAndWorkflow)
+{
+  auto verdict = decide_with(1, {{files[0].filename, verified_by("BerriAI/litellm")},
+                                 {files[1].filename, verified_by("attacker/litellm")}});
+  EXPECT_EQ(verdict.state, State::held);
+  EXPECT_NE(verdict.reason.find("publisher changed"), std::string::npos) << verdict.reason;
+  verdict = decide_with(1, {{files[0].filename, verified_by("BerriAI/litellm")},
+                            {files[1].filename, verified_by("BerriAI/litellm", "other.yml")}});
+  EXPECT_EQ(verdict.state, State::held);
+}
+
+TEST_F(HeldChecks, OneHoldDoesNotCascade)
+{
+  // 1.1 lost its provenance (held); 1.2 compares with 1.1, which carried none: not held.
+  const std::map<std::string, storage::FileChecks> checks{{files[0].filename, verified_by("BerriAI/litellm")},
+                                                          {files[1].filename, absent()},
+                                                          {files[2].filename, absent()}};
+  EXPECT_EQ(decide_with(1, checks).state, State::held);
+  EXPECT_EQ(decide_with(2, checks).state, State::approved);
+}
+
+TEST_F(HeldChecks, InvalidProvenanceIsHeldWhateverTheAge)
+{
+  auto invalid = absent();
+  invalid.provenance = storage::ProvenanceState::invalid;
+  invalid.reason_class = "signature";
+  invalid.reason = "DSSE signature does not verify";
+  auto old = files[0];
+  old.upload_time = k_now - std::chrono::days{400}; // established history
+  files[0] = old;
+  const auto verdict = decide_with(0, {{files[0].filename, invalid}});
+  EXPECT_EQ(verdict.state, State::held);
+  EXPECT_EQ(verdict.reason, "provenance invalid (signature): DSSE signature does not verify");
+}
+
+TEST_F(HeldChecks, RequireProvenanceHoldsAbsentFilesEvenEstablishedOnes)
+{
+  Options options;
+  Rule required = rule("litellm", RuleAction::none);
+  required.require_provenance = true;
+  options.rules = {required};
+  files[0].upload_time = k_now - std::chrono::days{400};
+  EXPECT_EQ(decide_with(0, {{files[0].filename, absent()}}, options).state, State::held);
+  EXPECT_EQ(decide_with(0, {{files[0].filename, verified_by("BerriAI/litellm")}}, options).state, State::approved);
+}
+
+TEST_F(HeldChecks, EstablishedHistoryIsApprovedOnAgeWithoutContinuity)
+{
+  for (auto& f : files) {
+    f.upload_time = *f.upload_time - std::chrono::days{60}; // older than first sight - 30d
+  }
+  EXPECT_EQ(decide_with(1, {{files[0].filename, verified_by("BerriAI/litellm")}}).state, State::approved)
+    << "established files are approved on age while their checks run";
+}
+
+TEST_F(HeldChecks, PendingChecksKeepAnAgedFileQuarantinedWithoutUntil)
+{
+  auto verdict = decide_with(1, {});
+  EXPECT_EQ(verdict.state, State::quarantined);
+  EXPECT_EQ(verdict.until, std::nullopt);
+  EXPECT_NE(verdict.reason.find("checks pending"), std::string::npos);
+  files[1].upload_time = k_now - 1h; // still in its window: the window speaks, with its until
+  verdict = decide_with(1, {});
+  EXPECT_EQ(verdict.state, State::quarantined);
+  EXPECT_TRUE(verdict.until.has_value());
+  auto uninspected = verified_by("BerriAI/litellm");
+  uninspected.inspected = false;
+  EXPECT_EQ(decide_with(0, {{files[0].filename, uninspected}}).state, State::quarantined);
+}
+
+TEST_F(HeldChecks, NewlyAddedExecutablePthIsHeldAndNamed)
+{
+  auto before = absent();
+  before.executable_pth = {"distutils-precedence.pth"};
+  auto after = absent();
+  after.executable_pth = {"distutils-precedence.pth", "litellm_init.pth"};
+  const auto verdict = decide_with(1, {{files[0].filename, before}, {files[1].filename, after}});
+  EXPECT_EQ(verdict.state, State::held);
+  EXPECT_NE(verdict.reason.find("litellm_init.pth"), std::string::npos) << verdict.reason;
+  EXPECT_EQ(verdict.reason.find("distutils-precedence.pth"), std::string::npos) << "it shipped before";
+  EXPECT_EQ(decide_with(1, {{files[0].filename, before}, {files[1].filename, before}}).state, State::approved);
+  EXPECT_EQ(decide_with(0, {{files[0].filename, after}}).state, State::approved)
+    << "a first release has nothing to compare with";
+}
+
+TEST_F(HeldChecks, ReviewerApproveReleasesAHeldFileAndBlockBeatsIt)
+{
+  const std::map<std::string, storage::FileChecks> checks{{files[0].filename, verified_by("BerriAI/litellm")},
+                                                          {files[1].filename, absent()}};
+  EXPECT_EQ(decide_with(1, checks, {}, {decision(DecisionAction::approve, "1.1")}).state, State::approved);
+  EXPECT_EQ(decide_with(1, checks, {}, {decision(DecisionAction::block, "1.1")}).state, State::blocked);
+}
+
 TEST(Policy, StateNames)
 {
   EXPECT_EQ(to_string(State::approved), "approved");

@@ -4,6 +4,8 @@
 #include <airlock/util/time.hpp>
 
 #include <chrono>
+#include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -60,11 +62,47 @@ Time age_origin(const storage::FileRecord& file);
 // the version as written when it is not PEP 440 (empty when the filename has none).
 std::string release_key(std::string_view version);
 
+// What the background checks found for one project, arranged so that decide() can compare a
+// file with the release just before it (by PEP 440 order, whatever that release's state).
+// Built once per project from its files and check records; immutable afterwards.
+class ProjectHistory
+{
+public:
+  ProjectHistory(std::span<const storage::FileRecord> files, std::map<std::string, storage::FileChecks> checks,
+                 Time project_first_seen);
+  ~ProjectHistory();
+  ProjectHistory(ProjectHistory&&) noexcept;
+  ProjectHistory& operator=(ProjectHistory&&) noexcept;
+
+  // What one release carried, all its files together.
+  struct Release
+  {
+    std::string version;                // normalized, as a human reads it
+    bool verified = false;              // some file carried verified provenance
+    storage::FileChecks publisher;      // the first verified file's record (publisher fields)
+    std::vector<std::string> executable_pth;
+    std::vector<std::string> top_level;
+  };
+
+  // The check record of a file; nullptr while none exists (checks pending).
+  const storage::FileChecks* checks(std::string_view filename) const;
+  // The release just before this version; nullptr for the first one, or an unparseable version.
+  const Release* preceding(std::string_view version) const;
+  Time project_first_seen() const { return m_first_seen; }
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> m_impl;
+  Time m_first_seen{};
+};
+
 // What decide() needs to know about the file's project besides the file itself.
 struct ProjectContext
 {
   std::span<const storage::Decision> decisions; // the project's reviewer decisions, all scopes
   std::string_view upstream_status;             // PEP 792 project-status, empty = active
+  // The background checks; nullptr when they are not consulted (no held checks, no "pending").
+  const ProjectHistory* history = nullptr;
 };
 
 // The policy of one configuration: rules compiled once, then decide() per file.
@@ -80,8 +118,10 @@ public:
   Policy& operator=(Policy&&) noexcept;
 
   // Decides one file. Pure: no I/O; `now` is injected. Precedence: a reviewer's block, a
-  // deny rule, an upstream takedown, a reviewer's approve, held checks, then allow rules and
-  // the quarantine window.
+  // deny rule, an upstream takedown, a reviewer's approve, held checks (invalid or required
+  // provenance at any age; for files newer than the history horizon also pending checks,
+  // provenance regression, publisher change and a newly added executable .pth), then allow
+  // rules and the quarantine window.
   Verdict decide(const storage::FileRecord& file, const ProjectContext& project, Time now) const;
 
   const Options& options() const { return m_options; }
