@@ -349,11 +349,13 @@ class AirlockTestCase(unittest.TestCase):
         self.assertEqual(r.returncode, 0, f"python3 -m venv failed:\n{r.stdout}\n{r.stderr}")
         return path
 
-    def pip_install(self, venv: Path, *args: str) -> subprocess.CompletedProcess:
-        """`<venv>/bin/python -m pip install ...` against Airlock; stdout+stderr in .stdout."""
+    def pip_install(self, venv: Path, *args: str,
+                    index_url: Optional[str] = None) -> subprocess.CompletedProcess:
+        """`<venv>/bin/python -m pip install ...` against Airlock (or `index_url`, e.g. one
+        with credentials in it); stdout+stderr in .stdout."""
         cmd = [str(venv / "bin" / "python"), "-m", "pip", "install",
                "--disable-pip-version-check", "--no-cache-dir", "--timeout", "30",
-               "--retries", "1", "--index-url", self.airlock.index_url, *args]
+               "--retries", "1", "--index-url", index_url or self.airlock.index_url, *args]
         env = clean_env(PIP_CONFIG_FILE=os.devnull, PIP_NO_INPUT="1", NO_COLOR="1",
                         PYTHONDONTWRITEBYTECODE="1")
         try:
@@ -710,9 +712,11 @@ TEST_CLASSES = [InstallFromCacheTest, QuarantineTest, CorruptUpstreamTest, Negot
 
 # ---- runner ----------------------------------------------------------------------------
 
-def main() -> int:
+def run_main(test_classes: list[type], description: str) -> int:
+    """The runner shared by the e2e suites: parses --airlock/-k/-v/--keep, runs
+    `test_classes` in order, prints `N passed, N failed` last; non-zero on any failure."""
     global AIRLOCK_BIN, KEEP_TEMP
-    ap = argparse.ArgumentParser(description="Airlock end-to-end tests with the real pip.")
+    ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--airlock", required=True, help="path to the airlock binary")
     ap.add_argument("-k", action="append", default=[], metavar="PATTERN",
                     help="only run tests whose name contains PATTERN (repeatable)")
@@ -725,7 +729,7 @@ def main() -> int:
     loader = unittest.TestLoader()
     if args.k:
         loader.testNamePatterns = [f"*{p}*" for p in args.k]
-    suite = unittest.TestSuite(loader.loadTestsFromTestCase(cls) for cls in TEST_CLASSES)
+    suite = unittest.TestSuite(loader.loadTestsFromTestCase(cls) for cls in test_classes)
     started = time.monotonic()
     result = unittest.TextTestRunner(verbosity=2 if args.verbose else 1,
                                      stream=sys.stdout).run(suite)
@@ -744,6 +748,10 @@ def main() -> int:
     print(f"(e2e took {time.monotonic() - started:.1f}s)")
     print(line, flush=True)
     return 1 if failed or result.testsRun == 0 else 0
+
+
+def main() -> int:
+    return run_main(TEST_CLASSES, "Airlock end-to-end tests with the real pip.")
 
 
 if __name__ == "__main__":
