@@ -556,19 +556,15 @@ verify_attestation_object(const json::object& object, std::string_view dist_file
     return tl::unexpected(times.error());
   }
   // The leaf lives ten minutes: it must be valid at every verified time, never "now".
-  std::vector<ossl::X509Ptr> chain;
-  for (const auto t : *times) {
-    auto verified = sigstore::verify_certificate_chain(root.certificate_authorities, leaf, t);
-    if (!verified) {
-      return tl::unexpected(verified.error());
-    }
-    chain = std::move(*verified);
+  auto chain = sigstore::verify_certificate_chain(root.certificate_authorities, leaf, *times);
+  if (!chain) {
+    return tl::unexpected(chain.error());
   }
   signer = sigstore::certificate_identity(leaf);
   if (auto usage = sigstore::check_code_signing(leaf); !usage) {
     return tl::unexpected(usage.error());
   }
-  if (auto sct = sigstore::verify_embedded_sct(leaf, attestation->certificate_der, chain, root.ctlogs); !sct) {
+  if (auto sct = sigstore::verify_embedded_sct(leaf, attestation->certificate_der, *chain, root.ctlogs); !sct) {
     return tl::unexpected(sct.error());
   }
   const auto pae = sigstore::dsse_pae(k_payload_type, attestation->statement);

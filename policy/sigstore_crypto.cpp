@@ -307,19 +307,26 @@ to_der(X509* certificate)
 }
 
 Checked<std::vector<ossl::X509Ptr>>
-verify_certificate_chain(const std::vector<CertificateAuthority>& authorities, X509* leaf, Time t)
+verify_certificate_chain(const std::vector<CertificateAuthority>& authorities, X509* leaf,
+                         std::span<const Time> times)
 {
+  if (times.empty()) {
+    return fail(reason::k_certificate_chain, "no time to verify the signing certificate at");
+  }
   std::vector<const CertificateAuthority*> valid;
   for (const auto& authority : authorities) {
-    if (authority.valid.contains(t) && !authority.chain.empty()) {
+    const bool covers_all =
+      std::all_of(times.begin(), times.end(), [&](Time t) { return authority.valid.contains(t); });
+    if (covers_all && !authority.chain.empty()) {
       valid.push_back(&authority);
     }
   }
   if (valid.empty()) {
     return fail(reason::k_certificate_chain,
-                fmt::format("no Fulcio CA of the trusted root is valid at {}", format_rfc3339(t)));
+                fmt::format("no Fulcio CA of the trusted root is valid at {}", format_rfc3339(times.front())));
   }
-  auto anchored = anchored_store(valid, t);
+  // Signatures do not depend on the time: verify them once, at the first time.
+  auto anchored = anchored_store(valid, times.front());
   ossl::X509StoreCtxPtr ctx(X509_STORE_CTX_new());
   if (!ctx || X509_STORE_CTX_init(ctx.get(), anchored.store.get(), leaf, anchored.untrusted.get()) != 1) {
     return fail(reason::k_certificate_chain, "cannot set up certificate verification");
@@ -328,15 +335,27 @@ verify_certificate_chain(const std::vector<CertificateAuthority>& authorities, X
     const int error = X509_STORE_CTX_get_error(ctx.get());
     const bool expired = error == X509_V_ERR_CERT_HAS_EXPIRED || error == X509_V_ERR_CERT_NOT_YET_VALID;
     return fail(expired ? reason::k_certificate_expired : reason::k_certificate_chain,
-                fmt::format("signing certificate at {}: {} (depth {})", format_rfc3339(t),
+                fmt::format("signing certificate at {}: {} (depth {})", format_rfc3339(times.front()),
                             X509_verify_cert_error_string(error), X509_STORE_CTX_get_error_depth(ctx.get())));
   }
-  ossl::X509StackPtr chain(X509_STORE_CTX_get1_chain(ctx.get()));
-  std::vector<ossl::X509Ptr> out;
-  while (chain && sk_X509_num(chain.get()) > 0) {
-    out.emplace_back(sk_X509_shift(chain.get()));
+  ossl::X509StackPtr stack(X509_STORE_CTX_get1_chain(ctx.get()));
+  std::vector<ossl::X509Ptr> chain;
+  while (stack && sk_X509_num(stack.get()) > 0) {
+    chain.emplace_back(sk_X509_shift(stack.get()));
   }
-  return out;
+  // ...and the validity windows, which do, at every other time.
+  for (const auto t : times.subspan(1)) {
+    auto when = std::chrono::system_clock::to_time_t(t);
+    for (std::size_t depth = 0; depth < chain.size(); ++depth) {
+      if (X509_cmp_time(X509_get0_notBefore(chain[depth].get()), &when) > 0
+          || X509_cmp_time(X509_get0_notAfter(chain[depth].get()), &when) < 0) {
+        return fail(reason::k_certificate_expired,
+                    fmt::format("signing certificate at {}: certificate is not valid then (depth {})",
+                                format_rfc3339(t), depth));
+      }
+    }
+  }
+  return chain;
 }
 
 Checked<void>

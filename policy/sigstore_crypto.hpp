@@ -10,6 +10,7 @@
 
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -80,10 +81,11 @@ bool verify_signature(const PublicKey& key, std::string_view data, std::string_v
 ossl::X509Ptr parse_certificate(std::string_view der);
 std::string to_der(X509* certificate);
 
-// Verifies `leaf` up to a root of one of `authorities` valid at `t`, with every certificate's
-// validity checked at `t`. Returns the chain, leaf first.
+// Verifies `leaf` up to a root of one of `authorities` valid at every time of `times` (at least
+// one), with every certificate of the chain valid at each of them. Returns the chain, leaf first.
 [[nodiscard]] Checked<std::vector<ossl::X509Ptr>>
-verify_certificate_chain(const std::vector<CertificateAuthority>& authorities, X509* leaf, Time t);
+verify_certificate_chain(const std::vector<CertificateAuthority>& authorities, X509* leaf,
+                         std::span<const Time> times);
 
 // Requires the key usage digitalSignature, the extended key usage codeSigning, and a P-256 key.
 [[nodiscard]] Checked<void> check_code_signing(X509* leaf);

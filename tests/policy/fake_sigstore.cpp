@@ -365,6 +365,13 @@ FakeSigstore::FakeSigstore(Time epoch)
   m_rekor_v2_id = std::string(chars(Sha256::of(std::string(k_rekor_v2_name) + "\n\x01" + raw)));
 }
 
+void
+FakeSigstore::reissue_tsa(Time not_before)
+{
+  m_tsa = ca_certificate(m_tsa_key.get(), "sigstore-tsa", m_tsa_root.get(), m_tsa_root_key.get(), not_before,
+                         "critical,timeStamping");
+}
+
 FakeSigstore::LeafSpec
 FakeSigstore::github_leaf(Time not_before, std::string_view repository, std::string_view workflow, std::string_view ref)
 {

@@ -88,6 +88,10 @@ public:
   // A TimeStampResp from this TSA over SHA-256(`data`) at `t`.
   std::string timestamp(std::string_view data, Time t) const;
 
+  // Replaces the TSA's signing certificate by one valid from `not_before` (the TSA itself stays
+  // in the trusted root from epoch - 1 day).
+  void reissue_tsa(Time not_before);
+
   // Signs a checkpoint note for a tree of `size` with `root` by the log.
   std::string checkpoint(Log log, std::uint64_t size, const Sha256& root) const;
 

@@ -483,17 +483,24 @@ TEST(SigstoreSct, VerifiesTheEmbeddedSctOfARealCertificate)
   const auto der = sigstore::to_der(certificate.get());
   // Not Before: Apr 3 15:13:04 2025 GMT.
   const Time t = *parse_rfc3339("2025-04-03T15:14:00Z");
-  auto chain = sigstore::verify_certificate_chain(root.certificate_authorities, certificate.get(), t);
+  const Time times[] = {t};
+  auto chain = sigstore::verify_certificate_chain(root.certificate_authorities, certificate.get(), times);
   ASSERT_TRUE(chain.has_value()) << chain.error().reason;
   EXPECT_EQ(chain->size(), 3u);
   auto sct = sigstore::verify_embedded_sct(certificate.get(), der, *chain, root.ctlogs);
   EXPECT_TRUE(sct.has_value()) << sct.error().reason;
 
   // At "now" the ten-minute certificate is long expired: times are the signing time only.
-  auto later = sigstore::verify_certificate_chain(root.certificate_authorities, certificate.get(),
-                                                  t + std::chrono::hours{24});
-  ASSERT_FALSE(later.has_value());
-  EXPECT_EQ(later.error().reason_class, reason::k_certificate_expired);
+  const Time later[] = {t + std::chrono::hours{24}};
+  auto expired = sigstore::verify_certificate_chain(root.certificate_authorities, certificate.get(), later);
+  ASSERT_FALSE(expired.has_value());
+  EXPECT_EQ(expired.error().reason_class, reason::k_certificate_expired);
+  // Every time must be inside the window, not just the first.
+  const Time both[] = {t, t + std::chrono::hours{24}};
+  auto second = sigstore::verify_certificate_chain(root.certificate_authorities, certificate.get(), both);
+  ASSERT_FALSE(second.has_value());
+  EXPECT_EQ(second.error().reason_class, reason::k_certificate_expired);
+  EXPECT_NE(second.error().reason.find("depth 0"), std::string::npos) << second.error().reason;
 
   // One flipped bit in the signed TBS (the SAN) and the SCT no longer verifies.
   auto tampered = der;
@@ -1048,6 +1055,21 @@ TEST_F(ProvenancePolicy, TimestampMustCoverThisSignature)
                                             k_t0 + 2min));
   material["timestamps"] = json::array{json::value(good), json::value(good)};
   EXPECT_INVALID(verify(object), reason::k_malformed);
+}
+
+TEST_F(ProvenancePolicy, TimestampAuthorityCertificateIsCheckedAtGenTime)
+{
+  // The TSA's certificate starts an hour after the timestamp it signed; it is valid "now".
+  FakeSigstore sigstore(k_t0);
+  sigstore.reissue_tsa(k_t0 + 1h);
+  auto root = TrustedRoot::parse(sigstore.trusted_root_json());
+  ASSERT_TRUE(root.has_value()) << root.error();
+  auto spec = entry();
+  spec.timestamp = k_t0 + 2min;
+  const auto object = sigstore.attestation(sigstore.issue(leaf_spec()), test::statement_for(k_name, k_digest), spec);
+  const auto result = verify_attestation(json::serialize(object), k_name, k_digest, *root, publisher());
+  EXPECT_INVALID(result, reason::k_timestamp);
+  EXPECT_NE(result.reason.find("does not verify"), std::string::npos) << result.reason;
 }
 
 TEST_F(ProvenancePolicy, NoVerifiedTime)
