@@ -145,6 +145,26 @@ hash_file(const fs::path& path, std::vector<char>& buffer)
   return out;
 }
 
+Expected<void>
+sync_path(const fs::path& path, int flags)
+{
+  const Fd fd(::open(path.c_str(), flags | O_RDONLY | O_CLOEXEC));
+  if (!fd || ::fsync(fd.get()) != 0) {
+    return make_unexpected(fmt::format("cannot fsync {}: {}", path.string(), std::strerror(errno)));
+  }
+  return {};
+}
+
+// fsyncs a file, then its directory, so that both its bytes and its name are durable.
+Expected<void>
+sync_file_and_dir(const fs::path& path)
+{
+  if (auto synced = sync_path(path, O_NOFOLLOW); !synced) {
+    return synced;
+  }
+  return sync_path(path.parent_path(), O_DIRECTORY);
+}
+
 // Sorted names of a directory's entries with their types (symlinks not followed).
 Expected<std::vector<std::pair<std::string, fs::file_type>>>
 list_dir(const fs::path& dir)
@@ -513,11 +533,7 @@ private:
                                "intact but not indexed (harmless: a crash between storing and indexing); "
                                "--repair indexes it",
                                true);
-      m_index_fixes.emplace_back(problem, [this, blob](lmdb::WriteTxn& w) {
-        if (!w.get(m_tables.blobs, sha_key(blob.sha256))) {
-          w.put(m_tables.blobs, sha_key(blob.sha256), codec::encode(BlobRecord{blob.size, blob.mtime}));
-        }
-      });
+      m_orphans.emplace_back(problem, blob);
     }
   }
 
@@ -533,6 +549,19 @@ private:
   void
   apply_repairs()
   {
+    // The crash that made an orphan may have come before its rename was fsynced: make the file
+    // durable under its name before the index names it.
+    for (const auto& [problem, blob] : m_orphans) {
+      if (auto synced = sync_file_and_dir(blob_path(blob.sha256)); !synced) {
+        m_report.problems[problem].detail += fmt::format(" ({})", synced.error());
+        continue;
+      }
+      m_index_fixes.emplace_back(problem, [this, blob](lmdb::WriteTxn& w) {
+        if (!w.get(m_tables.blobs, sha_key(blob.sha256))) {
+          w.put(m_tables.blobs, sha_key(blob.sha256), codec::encode(BlobRecord{blob.size, blob.mtime}));
+        }
+      });
+    }
     if (!m_index_fixes.empty()) {
       lmdb::WriteTxn txn(m_env);
       for (const auto& [problem, fix] : m_index_fixes) {
@@ -562,6 +591,7 @@ private:
   FsckReport m_report;
   std::vector<std::pair<std::size_t, IndexFix>> m_index_fixes;
   std::vector<std::pair<std::size_t, fs::path>> m_removals;
+  std::vector<std::pair<std::size_t, DiskBlob>> m_orphans;
 };
 
 } // namespace

@@ -19,7 +19,8 @@ cycle, one `airlock serve`:
   4. with it dead, check the store: `airlock fsck --json` reports nothing but orphan blobs and
      temp files (legal after a crash); every blob file hashes to its name (checked here too,
      independently); no blob seen before has gone; every download that completed with 200
-     had the declared bytes.
+     had the declared bytes. Every fourth cycle `airlock fsck` also runs beside the loaded
+     server, and must find nothing worse than orphans and temp files there either.
 
 At the end Airlock is stopped, `airlock fsck --repair` must leave a store without a single
 problem, and the decisions and audit log must still be there. The seed is printed first;
@@ -63,6 +64,7 @@ LARGE_DRIP = (0.3, 1.5)
 KILL_DELAY = (0.0, 1.2)    # seconds after "listening on"
 EARLY_KILL_CHANCE = 0.08   # the chance of a kill before "listening on"
 DOWNLOAD_THREADS = 4
+LIVE_FSCK_EVERY = 4        # cycles
 MAX_FAILED_CYCLES = 3      # then stop: the store is broken and later cycles say nothing new
 
 
@@ -527,11 +529,31 @@ class CrashTest:
         artifacts = self.new_artifacts(n)
         load = Load(api, artifacts, dict(self.verifier.blocked), n, random.Random(self.rng.random()))
         delay = self.rng.uniform(*KILL_DELAY)
+        # Every LIVE_FSCK_EVERY cycles, `airlock fsck` also runs beside the loaded server (and
+        # is often still running at the kill): it reads the index before the files, so it may
+        # see orphans and temp files, never anything worse.
+        live: list = []
+        live_thread = None
+        if n % LIVE_FSCK_EVERY == 0:
+            live_thread = threading.Thread(
+                target=lambda: live.append(run_fsck(self.args.airlock, self.config)), daemon=True)
         load.start()
+        if live_thread is not None:
+            live_thread.start()
         time.sleep(delay)
         server.kill()
         load.join()
         self.retire(artifacts)
+        if live_thread is not None:
+            live_thread.join(300)
+            if not live:
+                raise CheckFailed("airlock fsck beside the server gave no report")
+            code, report, stderr = live[0]
+            bad = [p for p in report["problems"] if not p["harmless"]]
+            if code != 0 or bad:
+                raise CheckFailed(f"airlock fsck beside the running server (exit {code}): "
+                                  + json.dumps(bad or report, indent=1) + stderr)
+            self.stats["fsck runs beside the server"] += 1
 
         self.verifier.acked = load.acked
         self.verifier.blocked = load.blocked
