@@ -266,8 +266,11 @@ parse_attestation(const json::object& object)
     }
     for (const auto& timestamp : *array) {
       const auto* text = timestamp.if_string();
-      if (text == nullptr || text->size() > k_max_timestamp_bytes / 3 * 4) {
-        return fail(reason::k_malformed, "a timestamp is not a string of a bounded size");
+      if (text == nullptr) {
+        return fail(reason::k_malformed, "a timestamp is not a string");
+      }
+      if (text->size() > k_max_timestamp_bytes / 3 * 4) {
+        return fail(reason::k_too_large, fmt::format("a timestamp is larger than {} bytes", k_max_timestamp_bytes));
       }
       const auto der = sigstore::base64_decode(view(*text));
       if (!der) {
@@ -342,10 +345,9 @@ verify_log_entry(const Attestation& attestation, const TrustedRoot::Impl& root, 
     return fail(reason::k_inclusion_proof, "transparency entry has no inclusion proof");
   }
   const auto& proof = *entry.proof;
-  auto root_hash =
-    sigstore::merkle_root_from_proof(static_cast<std::uint64_t>(proof.log_index),
-                                     static_cast<std::uint64_t>(proof.tree_size), sigstore::merkle_leaf_hash(entry.body),
-                                     proof.hashes);
+  auto root_hash = sigstore::merkle_root_from_proof(static_cast<std::uint64_t>(proof.log_index),
+                                                    static_cast<std::uint64_t>(proof.tree_size),
+                                                    sigstore::merkle_leaf_hash(entry.body), proof.hashes);
   if (!root_hash) {
     return fail(reason::k_inclusion_proof, root_hash.error());
   }
@@ -490,6 +492,8 @@ check_statement(std::string_view statement, std::string_view dist_filename, cons
   if (ec || !value.is_object()) {
     return fail(reason::k_statement, "statement is not a JSON object");
   }
+  // A repeated key keeps its last value in Boost.JSON, as in Python's json that PyPI's tools use:
+  // the statement cannot read one way here and another way there.
   const auto& object = value.get_object();
   const auto* type = find_string(object, "_type");
   if (type == nullptr || view(*type) != k_statement_type) {

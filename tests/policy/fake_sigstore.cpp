@@ -221,7 +221,9 @@ log_json(std::string_view url, const EVP_PKEY* key, std::string_view details, st
   return json::object{{"baseUrl", url},
                       {"hashAlgorithm", "SHA2_256"},
                       {"publicKey",
-                       json::object{{"rawBytes", base64(spki_der(key))}, {"keyDetails", details}, {"validFor", validity(start)}}},
+                       json::object{{"rawBytes", base64(spki_der(key))},
+                                    {"keyDetails", details},
+                                    {"validFor", validity(start)}}},
                       {"logId", json::object{{"keyId", base64(id)}}}};
 }
 
@@ -266,9 +268,9 @@ der_of(X509* certificate)
 std::string
 statement_for(std::string_view name, const Sha256& digest, std::string_view predicate_type)
 {
+  const json::object subject{{"name", name}, {"digest", json::object{{"sha256", digest.hex()}}}};
   return json::serialize(json::object{{"_type", "https://in-toto.io/Statement/v1"},
-                                      {"subject", json::array{json::object{
-                                                    {"name", name}, {"digest", json::object{{"sha256", digest.hex()}}}}}},
+                                      {"subject", json::array{subject}},
                                       {"predicateType", predicate_type},
                                       {"predicate", nullptr}});
 }
@@ -409,14 +411,16 @@ FakeSigstore::issue(const LeafSpec& spec) const
   X509* certificate = leaf.certificate.get();
   X509_set_issuer_name(certificate, X509_get_subject_name(m_intermediate.get()));
   add_extension(certificate, m_intermediate.get(), NID_key_usage, "critical,digitalSignature");
-  add_extension(certificate, m_intermediate.get(), NID_ext_key_usage, spec.code_signing ? "codeSigning" : "emailProtection");
+  add_extension(certificate, m_intermediate.get(), NID_ext_key_usage,
+                spec.code_signing ? "codeSigning" : "emailProtection");
   add_extension(certificate, m_intermediate.get(), NID_subject_key_identifier, "hash");
   add_extension(certificate, m_intermediate.get(), NID_authority_key_identifier, "keyid:always");
   if (!spec.san_uri.empty()) {
     add_extension(certificate, m_intermediate.get(), NID_subject_alt_name, ("critical,URI:" + spec.san_uri).c_str());
   }
   if (!spec.san_email.empty()) {
-    add_extension(certificate, m_intermediate.get(), NID_subject_alt_name, ("critical,email:" + spec.san_email).c_str());
+    add_extension(certificate, m_intermediate.get(), NID_subject_alt_name,
+                  ("critical,email:" + spec.san_email).c_str());
   }
   for (const auto& [number, value] : spec.extensions) {
     add_raw_extension(certificate, fmt::format("1.3.6.1.4.1.57264.1.{}", number),
@@ -532,33 +536,29 @@ FakeSigstore::attestation(const Leaf& leaf, std::string_view statement, const En
   const std::string logged = spec.logged_statement.value_or(std::string(statement));
   const auto logged_signature = spec.logged_statement ? sign(leaf.key.get(), dsse_pae(logged)) : signature;
 
-  json::object body;
+  // The Rekor entry body of each supported kind, as the log canonicalizes it.
+  json::object body{{"apiVersion", spec.version}, {"kind", spec.kind}};
   if (spec.kind == "dsse" && spec.version == "0.0.1") {
-    body = {{"apiVersion", "0.0.1"},
-            {"kind", "dsse"},
-            {"spec", json::object{{"envelopeHash", json::object{{"algorithm", "sha256"}, {"value", std::string(64, '0')}}},
-                                  {"payloadHash", json::object{{"algorithm", "sha256"}, {"value", Sha256::of(logged).hex()}}},
-                                  {"signatures", json::array{json::object{{"signature", base64(logged_signature)},
-                                                                          {"verifier", base64(pem_of(leaf.certificate.get()))}}}}}}};
+    const json::object payload_hash{{"algorithm", "sha256"}, {"value", Sha256::of(logged).hex()}};
+    const json::object signature_entry{{"signature", base64(logged_signature)},
+                                       {"verifier", base64(pem_of(leaf.certificate.get()))}};
+    // envelopeHash is not checked by verifiers (the envelope JSON is not canonical).
+    const json::object envelope_hash{{"algorithm", "sha256"}, {"value", std::string(64, '0')}};
+    body["spec"] = json::object{{"envelopeHash", envelope_hash},
+                                {"payloadHash", payload_hash},
+                                {"signatures", json::array{signature_entry}}};
   } else {
     const json::object verifier{{"keyDetails", "PKIX_ECDSA_P256_SHA_256"},
                                 {"x509Certificate", json::object{{"rawBytes", base64(leaf.der)}}}};
+    const json::object signature_entry{{"content", base64(logged_signature)}, {"verifier", verifier}};
     if (spec.kind == "dsse") {
-      body = {{"apiVersion", spec.version},
-              {"kind", "dsse"},
-              {"spec", json::object{{"dsseV002",
-                                     json::object{{"payloadHash", json::object{{"algorithm", "SHA2_256"},
-                                                                               {"digest", base64(chars(Sha256::of(logged)))}}},
-                                                  {"signatures", json::array{json::object{{"content", base64(logged_signature)},
-                                                                                          {"verifier", verifier}}}}}}}}};
+      const json::object payload_hash{{"algorithm", "SHA2_256"}, {"digest", base64(chars(Sha256::of(logged)))}};
+      body["spec"] = json::object{
+        {"dsseV002", json::object{{"payloadHash", payload_hash}, {"signatures", json::array{signature_entry}}}}};
     } else {
-      body = {{"apiVersion", spec.version},
-              {"kind", spec.kind},
-              {"spec", json::object{{"hashedRekordV002",
-                                     json::object{{"data", json::object{{"algorithm", "SHA2_256"},
-                                                                        {"digest", base64(chars(Sha256::of(dsse_pae(logged))))}}},
-                                                  {"signature", json::object{{"content", base64(logged_signature)},
-                                                                             {"verifier", verifier}}}}}}}};
+      const json::object data{{"algorithm", "SHA2_256"}, {"digest", base64(chars(Sha256::of(dsse_pae(logged))))}};
+      body["spec"] =
+        json::object{{"hashedRekordV002", json::object{{"data", data}, {"signature", signature_entry}}}};
     }
   }
   const auto body_bytes = json::serialize(body);
@@ -594,7 +594,8 @@ FakeSigstore::attestation(const Leaf& leaf, std::string_view statement, const En
                                            {"rootHash", base64(chars(root))},
                                            {"treeSize", std::to_string(leaves.size())},
                                            {"hashes", std::move(hashes)},
-                                           {"checkpoint", json::object{{"envelope", checkpoint(spec.log, leaves.size(), root)}}}};
+                                           {"checkpoint",
+                                            json::object{{"envelope", checkpoint(spec.log, leaves.size(), root)}}}};
   }
   json::object material{{"certificate", base64(leaf.der)}, {"transparency_entries", json::array{std::move(entry)}}};
   if (spec.timestamp) {
@@ -616,8 +617,8 @@ FakeSigstore::trusted_root_json() const
   };
   const json::object root{
     {"mediaType", "application/vnd.dev.sigstore.trustedroot+json;version=0.1"},
-    {"tlogs", json::array{log_json(fmt::format("https://{}", k_rekor_v1_name), m_rekor_v1.get(), "PKIX_ECDSA_P256_SHA_256",
-                                   m_rekor_v1_id, start),
+    {"tlogs", json::array{log_json(fmt::format("https://{}", k_rekor_v1_name), m_rekor_v1.get(),
+                                   "PKIX_ECDSA_P256_SHA_256", m_rekor_v1_id, start),
                           log_json(fmt::format("https://{}", k_rekor_v2_name), m_rekor_v2.get(), "PKIX_ED25519",
                                    m_rekor_v2_id, start)}},
     {"certificateAuthorities",
@@ -625,7 +626,8 @@ FakeSigstore::trusted_root_json() const
                               {"uri", "https://fulcio.fake.test"},
                               {"certChain", chain(m_intermediate.get(), m_root.get())},
                               {"validFor", validity(start)}}}},
-    {"ctlogs", json::array{log_json("https://ctfe.fake.test/2022", m_ct.get(), "PKIX_ECDSA_P256_SHA_256", m_ct_id, start)}},
+    {"ctlogs",
+     json::array{log_json("https://ctfe.fake.test/2022", m_ct.get(), "PKIX_ECDSA_P256_SHA_256", m_ct_id, start)}},
     {"timestampAuthorities",
      json::array{json::object{{"uri", "https://timestamp.fake.test/api/v1/timestamp"},
                               {"certChain", chain(m_tsa.get(), m_tsa_root.get())},

@@ -677,8 +677,11 @@ TEST(SigstoreRekorBody, DsseV001)
   };
   EXPECT_FALSE(mutate([](json::object& b) { b["kind"] = "hashedrekord"; }));
   EXPECT_FALSE(mutate([](json::object& b) { b["apiVersion"] = "0.0.2"; }));
-  EXPECT_FALSE(mutate([](json::object& b) { b["spec"].as_object()["payloadHash"].as_object()["value"] = std::string(64, 'a'); }));
-  EXPECT_FALSE(mutate([](json::object& b) { b["spec"].as_object()["payloadHash"].as_object()["algorithm"] = "sha512"; }));
+  const auto payload_hash = [](json::object& b) -> json::object& {
+    return b["spec"].as_object()["payloadHash"].as_object();
+  };
+  EXPECT_FALSE(mutate([&](json::object& b) { payload_hash(b)["value"] = std::string(64, 'a'); }));
+  EXPECT_FALSE(mutate([&](json::object& b) { payload_hash(b)["algorithm"] = "sha512"; }));
   EXPECT_FALSE(mutate([](json::object& b) {
     auto& signatures = b["spec"].as_object()["signatures"].as_array();
     signatures.push_back(signatures[0]);
@@ -814,8 +817,8 @@ TEST(ProvenancePublisher, ParsesThePyPIForms)
   EXPECT_TRUE(same_signer(*with_environment, Publisher{"GitHub", "a/b", "w.yml", "", ""}));
   EXPECT_FALSE(same_signer(*with_environment, Publisher{"GitHub", "a/b", "x.yml", "pypi", ""}));
 
-  auto gitlab = Publisher::parse(
-    R"({"kind":"GitLab","repository":"pep740-example/sampleproject","workflow_filepath":".gitlab-ci.yml","environment":null})");
+  auto gitlab = Publisher::parse(R"({"kind":"GitLab","repository":"pep740-example/sampleproject",)"
+                                 R"("workflow_filepath":".gitlab-ci.yml","environment":null})");
   ASSERT_TRUE(gitlab.has_value()) << gitlab.error();
   EXPECT_EQ(gitlab->workflow, ".gitlab-ci.yml");
   auto google = Publisher::parse(R"({"email":"x@developer.gserviceaccount.com","kind":"Google"})");
@@ -823,7 +826,8 @@ TEST(ProvenancePublisher, ParsesThePyPIForms)
   EXPECT_EQ(google->email, "x@developer.gserviceaccount.com");
 
   for (const auto* bad : {R"({"kind":"ActiveState","organization":"x"})", R"({"repository":"a/b"})",
-                          R"({"kind":"GitHub","repository":"a/b"})", R"({"kind":"GitHub","repository":"","workflow":"w"})",
+                          R"({"kind":"GitHub","repository":"a/b"})",
+                          R"({"kind":"GitHub","repository":"","workflow":"w"})",
                           R"({"kind":"GitLab","repository":"a/b","workflow":"w.yml"})",
                           R"({"kind":"GitHub","repository":"a/b","workflow":"w","environment":7})", "[]", "nope"}) {
     EXPECT_FALSE(Publisher::parse(bad).has_value()) << bad;
@@ -1023,7 +1027,8 @@ TEST_F(ProvenancePolicy, RekorV2WithTimestampAuthority)
     spec.with_set = false;
     spec.timestamp = k_t0 + 2min;
     const auto result = verify(attestation(leaf_spec(), spec));
-    EXPECT_EQ(result.status, ProvenanceStatus::verified) << kind << ": " << result.reason_class << ": " << result.reason;
+    EXPECT_EQ(result.status, ProvenanceStatus::verified)
+      << kind << ": " << result.reason_class << ": " << result.reason;
     EXPECT_EQ(result.signed_at, k_t0 + 2min) << kind;
 
     // Rekor v2 gives no time of its own: without the timestamp there is none.
@@ -1243,8 +1248,8 @@ TEST_F(ProvenancePolicy, ProvenanceUsesEachBundlesPublisher)
   };
   auto slsa = json::parse(test::statement_for(k_name, k_digest)).as_object();
   slsa["predicateType"] = "https://slsa.dev/provenance/v1";
-  const auto provenance =
-    provenance_of({{k_demo_publisher, json::array{attestation(), attestation(leaf_spec(), entry(), json::serialize(slsa))}}});
+  const auto slsa_attestation = attestation(leaf_spec(), entry(), json::serialize(slsa));
+  const auto provenance = provenance_of({{k_demo_publisher, json::array{attestation(), slsa_attestation}}});
 
   const auto verified = run(provenance, nullptr);
   EXPECT_EQ(verified.status, ProvenanceStatus::verified) << verified.reason;
@@ -1278,9 +1283,9 @@ TEST_F(ProvenancePolicy, ProvenanceUsesEachBundlesPublisher)
   auto other_publisher = k_demo_publisher;
   other_publisher["repository"] = "acme/fork";
   const auto fork = attestation(FakeSigstore::github_leaf(k_t0, "acme/fork", "release.yml"));
-  EXPECT_INVALID(run(provenance_of({{k_demo_publisher, json::array{attestation()}}, {other_publisher, json::array{fork}}}),
-                     nullptr),
-                 reason::k_publisher_mismatch);
+  const auto two_bundles =
+    provenance_of({{k_demo_publisher, json::array{attestation()}}, {other_publisher, json::array{fork}}});
+  EXPECT_INVALID(run(two_bundles, nullptr), reason::k_publisher_mismatch);
 }
 
 TEST_F(ProvenancePolicy, ProvenanceShape)
@@ -1291,9 +1296,8 @@ TEST_F(ProvenancePolicy, ProvenanceShape)
   EXPECT_INVALID(run(R"({"version":1,"attestation_bundles":[]})"), reason::k_malformed);
   EXPECT_INVALID(run(R"({"version":2,"attestation_bundles":[]})"), reason::k_unsupported);
   EXPECT_INVALID(run(json::serialize(provenance_of({{k_demo_publisher, json::array{}}}))), reason::k_malformed);
-  EXPECT_INVALID(run(json::serialize(json::object{{"version", 1},
-                                                  {"attestation_bundles", json::array{json::object{{"attestations",
-                                                                                                    json::array{attestation()}}}}}})),
+  const json::object no_publisher{{"attestations", json::array{attestation()}}};
+  EXPECT_INVALID(run(json::serialize(json::object{{"version", 1}, {"attestation_bundles", json::array{no_publisher}}})),
                  reason::k_malformed);
   // Bounds are checked before any signature: 17 attestations are refused as such.
   json::array many(17, json::value(json::object{}));

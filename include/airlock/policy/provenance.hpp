@@ -115,13 +115,15 @@ struct ProvenanceResult
 
 // Verifies a PyPI Integrity API provenance object for one distribution file: every attestation
 // of every bundle, each against its bundle's publisher. With `expected_publisher` (the pinned
-// one), a bundle whose publisher is not the same signer fails as publisher_mismatch.
+// one), a bundle whose publisher is not the same signer fails as publisher_mismatch. Pure and
+// thread-safe; about 2 ms of CPU per attestation, so callers cache verdicts by provenance sha256.
 ProvenanceResult verify_provenance(std::string_view provenance_json, std::string_view dist_filename,
                                    const Sha256& dist_sha256, const TrustedRoot& root,
                                    const Publisher* expected_publisher);
 
 // Verifies one PEP 740 attestation object for one distribution file. With nullopt, any
 // identity that Fulcio certified is accepted (the caller must then look at result.signer).
+// Pure and thread-safe.
 ProvenanceResult verify_attestation(std::string_view attestation_json, std::string_view dist_filename,
                                     const Sha256& dist_sha256, const TrustedRoot& root,
                                     const std::optional<IdentityPolicy>& policy);
