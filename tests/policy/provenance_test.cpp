@@ -24,6 +24,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <thread>
 
 namespace airlock::policy {
 namespace {
@@ -960,6 +961,29 @@ TEST_F(ProvenancePolicy, ValidAttestationVerifiesAtItsSigningTime)
   const auto any = verify(attestation(), std::nullopt);
   EXPECT_EQ(any.status, ProvenanceStatus::verified) << any.reason;
   EXPECT_FALSE(any.publisher.has_value());
+}
+
+TEST_F(ProvenancePolicy, ConcurrentVerificationsShareOneRoot)
+{
+  const auto good = json::serialize(attestation());
+  auto bad_object = attestation();
+  bad_object["envelope"].as_object()["signature"] = attestation().at("envelope").at("signature");
+  const auto bad = json::serialize(bad_object);
+  std::vector<ProvenanceResult> results(8);
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    threads.emplace_back([&, i] {
+      for (int n = 0; n < 5; ++n) {
+        results[i] = verify_attestation(i % 2 == 0 ? good : bad, k_name, k_digest, m_root, publisher());
+      }
+    });
+  }
+  for (auto& thread : threads) {
+    thread.join();
+  }
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    EXPECT_EQ(results[i].status, i % 2 == 0 ? ProvenanceStatus::verified : ProvenanceStatus::invalid) << i;
+  }
 }
 
 TEST_F(ProvenancePolicy, CertificateExpiredAtSigningTime)
