@@ -11,7 +11,12 @@ namespace airlock::storage {
 
 enum class Repair { no, yes };
 
-// What fsck can find wrong with a data directory.
+// What fsck can find wrong with a data directory. Repair::yes removes a corrupt blob file and
+// its index entry, drops an entry without its file, records a blob's real size, removes temp
+// files, drops dangling rows and adds missing ones, and drops an undecodable `blobs` entry. It
+// indexes an intact orphan rather than removing it: the bytes were verified before the rename
+// and again by fsck, and the proxy serves them already. It leaves misplaced entries, unreadable
+// ones and other undecodable records to a human.
 enum class FsckIssue : std::uint8_t {
   corrupt_blob,  // a blob file whose bytes do not hash to its name
   misplaced,     // an entry under blobs/ that is neither a blob at its address nor blobs/tmp
@@ -25,10 +30,10 @@ enum class FsckIssue : std::uint8_t {
   unreadable,    // an entry fsck could not read (permissions, I/O error)
 };
 
-// "corrupt-blob", "orphan-blob", ...: the names the CLI prints.
+// Returns the name the CLI prints: "corrupt-blob", "orphan-blob", ...
 std::string_view to_string(FsckIssue issue);
-// True for what a crash legitimately leaves behind (orphan blobs, temp files): reported, but
-// the store is sound.
+// Returns true for what a crash legitimately leaves behind (orphan blobs, temp files): it is
+// reported, but the store is sound.
 bool is_harmless(FsckIssue issue);
 
 struct FsckProblem
@@ -48,19 +53,14 @@ struct FsckReport
   std::uint64_t index_entries = 0;   // rows of the `blobs` table
   std::uint64_t file_records = 0;    // rows of the `files` table
 
-  // True when every problem is harmless or was repaired.
+  // Returns true when every problem is harmless or was repaired.
   bool ok() const;
 };
 
-// Checks the data directory `options.path`: every blob file hashes to its name (streamed,
-// in bounded memory), sits at its address and is indexed with its size; every index entry has
-// its file; every record decodes; files and files_by_sha256 agree. Repair::yes drops index
-// entries of missing and corrupt blobs, removes corrupt blob files, indexes intact orphans,
-// removes temp files and fixes files_by_sha256; it never touches decisions, audit or tokens.
-// Opens the LMDB index itself, so no Store on this path may be open in this process; another
-// process (a running server) may be, but Repair::yes must not run beside one (it removes the
-// temp files of downloads in flight). Throws StorageError when there is no store at the path
-// or LMDB fails.
+// Checks the store at `options.path` (what FsckIssue lists; blobs are hashed in bounded
+// memory) and, with Repair::yes, fixes what can be rebuilt; decisions, audit and tokens are
+// never changed. Opens the index itself: no Store on the path may be open in this process, and
+// Repair::yes must not run beside a server. Throws StorageError when there is no store there.
 FsckReport fsck(const Options& options, Repair repair);
 
 } // namespace airlock::storage
