@@ -221,6 +221,10 @@ held_checks(const storage::FileRecord& file, const ProjectHistory& history, bool
   if (checks == nullptr || checks->provenance == storage::ProvenanceState::pending || !checks->inspected) {
     return std::nullopt; // nothing to hold on yet: see checks_pending()
   }
+  if (!checks->inspection_error.empty()) {
+    // What Airlock could not read must not pass on age alone.
+    return Verdict{State::held, "contents could not be inspected: " + checks->inspection_error, std::nullopt};
+  }
   if (provenance_required && checks->provenance != storage::ProvenanceState::verified) {
     return Verdict{State::held, "provenance required by policy, but this file has none", std::nullopt};
   }

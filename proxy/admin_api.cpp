@@ -1,6 +1,7 @@
 #include "admin_api.hpp"
 
 #include "auth.hpp"
+#include "facts.hpp"
 #include "project_index.hpp"
 #include "snapshots.hpp"
 #include "writer.hpp"
@@ -37,7 +38,44 @@ string_or_null(std::string_view text)
 }
 
 json::object
-file_json(const storage::FileRecord& file, const policy::Verdict& verdict)
+provenance_json(const storage::FileChecks* checks)
+{
+  json::object out;
+  if (checks == nullptr || checks->provenance == storage::ProvenanceState::pending) {
+    out["status"] = "pending";
+    out["reason"] = "checks have not finished";
+    return out;
+  }
+  switch (checks->provenance) {
+  case storage::ProvenanceState::verified: {
+    out["status"] = "verified";
+    out["reason"] = nullptr;
+    json::object publisher;
+    publisher["kind"] = checks->publisher_kind;
+    publisher["repository"] = string_or_null(checks->repository);
+    publisher["workflow"] = string_or_null(checks->workflow);
+    if (!checks->email.empty()) {
+      publisher["email"] = checks->email;
+    }
+    out["publisher"] = std::move(publisher);
+    out["signed_at"] = format_rfc3339(checks->signed_at);
+    break;
+  }
+  case storage::ProvenanceState::absent:
+    out["status"] = "absent";
+    out["reason"] = checks->reason;
+    break;
+  case storage::ProvenanceState::invalid:
+  case storage::ProvenanceState::pending:
+    out["status"] = "invalid";
+    out["reason"] = fmt::format("{}: {}", checks->reason_class, checks->reason);
+    break;
+  }
+  return out;
+}
+
+json::object
+file_json(const storage::FileRecord& file, const policy::Verdict& verdict, const policy::ProjectHistory& history)
 {
   json::object out;
   out["filename"] = file.filename;
@@ -54,8 +92,32 @@ file_json(const storage::FileRecord& file, const policy::Verdict& verdict)
     out["yanked_reason"] = *file.yanked;
   }
   out["removed_upstream"] = time_or_null(file.removed_upstream);
-  // Provenance (PEP 740) is not verified by this version of Airlock.
-  out["provenance"] = nullptr;
+  const auto* checks = history.checks(file.filename);
+  out["provenance"] = provenance_json(checks);
+  if (checks != nullptr && checks->inspected) {
+    json::object contents;
+    json::array pth;
+    for (const auto& name : checks->executable_pth) {
+      pth.push_back(json::value(name));
+    }
+    json::array top_level;
+    for (const auto& name : checks->top_level) {
+      top_level.push_back(json::value(name));
+    }
+    contents["executable_pth"] = std::move(pth);
+    contents["top_level"] = std::move(top_level);
+    if (const auto* previous = history.preceding(file.version)) {
+      json::array added;
+      for (const auto& name : checks->top_level) {
+        if (std::find(previous->top_level.begin(), previous->top_level.end(), name) == previous->top_level.end()) {
+          added.push_back(json::value(name));
+        }
+      }
+      contents["new_top_level"] = std::move(added);
+    }
+    contents["error"] = string_or_null(checks->inspection_error);
+    out["contents"] = std::move(contents);
+  }
   return out;
 }
 
@@ -266,18 +328,18 @@ AdminApi::status(Exchange& exchange, std::string_view raw_name)
   }
   const std::string wanted = query_param(exchange.query, "version");
   const std::string wanted_key = wanted.empty() ? std::string() : policy::release_key(wanted);
-  const auto decisions = m_store.decisions(name);
-  const policy::ProjectContext context{decisions, listing->project.status};
+  const auto facts = load_facts(m_store, *listing);
+  const auto context = facts.context();
   const Time now = m_clock.now();
   json::array files;
   for (const auto& file : listing->files) {
     if (!wanted.empty() && policy::release_key(file.version) != wanted_key) {
       continue;
     }
-    files.push_back(file_json(file, m_policy.decide(file, context, now)));
+    files.push_back(file_json(file, m_policy.decide(file, context, now), facts.history));
   }
   json::array decision_list;
-  for (const auto& decision : decisions) {
+  for (const auto& decision : facts.decisions) {
     decision_list.push_back(decision_json(decision));
   }
   json::object out;
@@ -304,14 +366,14 @@ AdminApi::queue(Exchange& exchange)
     if (!listing) {
       continue;
     }
-    const auto decisions = m_store.decisions(name);
-    const policy::ProjectContext context{decisions, listing->project.status};
+    const auto facts = load_facts(m_store, *listing);
+    const auto context = facts.context();
     for (const auto& file : listing->files) {
       const auto verdict = m_policy.decide(file, context, now);
       if (verdict.state != policy::State::quarantined && verdict.state != policy::State::held) {
         continue;
       }
-      auto object = file_json(file, verdict);
+      auto object = file_json(file, verdict, facts.history);
       object["project"] = name;
       items.push_back({verdict.until, std::move(object)});
     }
@@ -374,6 +436,9 @@ AdminApi::decide(Exchange& exchange, std::string_view action, const std::string&
   (void)co_await m_index.project(project); // bring the listing up to date first
   const auto listing = m_store.listing(project);
   auto decisions = m_store.decisions(project);
+  const std::optional<policy::ProjectHistory> history =
+    listing ? std::optional(policy::ProjectHistory(listing->files, m_store.checks(project), listing->project.first_seen))
+            : std::nullopt;
   std::vector<const storage::FileRecord*> affected;
   if (listing) {
     for (const auto& file : listing->files) {
@@ -404,7 +469,8 @@ AdminApi::decide(Exchange& exchange, std::string_view action, const std::string&
 
   const Time now = m_clock.now();
   const auto verdicts = [&](const std::vector<storage::Decision>& with) {
-    const policy::ProjectContext context{with, listing ? std::string_view(listing->project.status) : ""};
+    const policy::ProjectContext context{with, listing ? std::string_view(listing->project.status) : "",
+                                         history ? &*history : nullptr};
     std::vector<policy::Verdict> out;
     for (const auto* file : affected) {
       out.push_back(m_policy.decide(*file, context, now));
@@ -450,7 +516,7 @@ AdminApi::decide(Exchange& exchange, std::string_view action, const std::string&
 
   json::array files;
   for (size_t i = 0; i < affected.size(); ++i) {
-    files.push_back(file_json(*affected[i], after[i]));
+    files.push_back(file_json(*affected[i], after[i], *history));
   }
   json::object out;
   out["project"] = project;

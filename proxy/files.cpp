@@ -1,5 +1,7 @@
 #include "files.hpp"
 
+#include "facts.hpp"
+#include "project_index.hpp"
 #include "upstream_client.hpp"
 #include "writer.hpp"
 
@@ -51,8 +53,14 @@ abort_connection(Exchange& exchange)
 } // namespace
 
 FileService::FileService(const policy::Policy& policy, const Clock& clock, storage::Store& store,
-                         UpstreamClient& upstream, Writer& writer, Metrics& metrics)
-  : m_policy(policy), m_clock(clock), m_store(store), m_upstream(upstream), m_writer(writer), m_metrics(metrics)
+                         UpstreamClient& upstream, ProjectIndex& index, Writer& writer, Metrics& metrics)
+  : m_policy(policy),
+    m_clock(clock),
+    m_store(store),
+    m_upstream(upstream),
+    m_index(index),
+    m_writer(writer),
+    m_metrics(metrics)
 {
 }
 
@@ -75,10 +83,16 @@ FileService::serve(Exchange& exchange, std::string_view sha256_hex, std::string_
   }
   // Decided per request from the store, so a reviewer's block takes effect at once, cached
   // files included.
-  const auto decisions = m_store.decisions(file->project);
-  const auto project = m_store.project(file->project);
-  const policy::ProjectContext context{decisions, project ? std::string_view(project->status) : std::string_view{}};
-  const auto verdict = m_policy.decide(*file, context, m_clock.now());
+  // A takedown upstream must reach direct file URLs too, not only clients that read the page
+  // first: bring a stale listing up to date (a memory lookup while it is fresh).
+  (void)co_await m_index.project(file->project);
+  const auto listing = m_store.listing(file->project);
+  if (!listing) {
+    co_await send_text(exchange, http::status::not_found, "not found: the project of this file is gone");
+    co_return;
+  }
+  const auto facts = load_facts(m_store, *listing);
+  const auto verdict = m_policy.decide(*file, facts.context(), m_clock.now());
   if (verdict.state != policy::State::approved) {
     const std::string why = fmt::format("{}: {}", policy::to_string(verdict.state), verdict.reason);
     exchange.outcome = policy::to_string(verdict.state);

@@ -10,6 +10,7 @@
 
 namespace airlock::proxy {
 
+class ProjectIndex;
 class UpstreamClient;
 class Writer;
 
@@ -19,8 +20,8 @@ class Writer;
 class FileService
 {
 public:
-  FileService(const policy::Policy& policy, const Clock& clock, storage::Store& store,
-              UpstreamClient& upstream, Writer& writer, Metrics& metrics);
+  FileService(const policy::Policy& policy, const Clock& clock, storage::Store& store, UpstreamClient& upstream,
+              ProjectIndex& index, Writer& writer, Metrics& metrics);
 
   // Serves one file request; `filename` is percent-decoded.
   Awaitable<void> serve(Exchange& exchange, std::string_view sha256_hex, std::string_view filename);
@@ -35,6 +36,7 @@ private:
   const Clock& m_clock;
   storage::Store& m_store;
   UpstreamClient& m_upstream;
+  ProjectIndex& m_index;
   Writer& m_writer;
   Metrics& m_metrics;
   SingleFlight m_flights;

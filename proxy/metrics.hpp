@@ -38,6 +38,14 @@ public:
     (page ? m_upstream_page_errors : m_upstream_file_errors).fetch_add(1, std::memory_order_relaxed);
   }
   void count_stale_listing_served() { m_stale_listings.fetch_add(1, std::memory_order_relaxed); }
+  // result: "verified", "absent" or "invalid".
+  void count_provenance(std::string_view result)
+  {
+    auto& counter = result == "verified" ? m_provenance_verified
+                    : result == "absent" ? m_provenance_absent
+                                         : m_provenance_invalid;
+    counter.fetch_add(1, std::memory_order_relaxed);
+  }
 
   // The counters in Prometheus text exposition format; `extra` (gauges computed by the
   // caller at scrape time) is appended as is.
@@ -65,6 +73,9 @@ private:
   std::atomic<std::uint64_t> m_upstream_page_errors{0};
   std::atomic<std::uint64_t> m_upstream_file_errors{0};
   std::atomic<std::uint64_t> m_stale_listings{0};
+  std::atomic<std::uint64_t> m_provenance_verified{0};
+  std::atomic<std::uint64_t> m_provenance_absent{0};
+  std::atomic<std::uint64_t> m_provenance_invalid{0};
 };
 
 } // namespace airlock::proxy

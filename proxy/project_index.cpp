@@ -1,11 +1,15 @@
 #include "project_index.hpp"
 
+#include "checks.hpp"
+#include "facts.hpp"
 #include "upstream_client.hpp"
 #include "writer.hpp"
 
 #include <airlock/policy/policy.hpp>
 #include <airlock/proxy/simple_api.hpp>
 #include <airlock/util/log.hpp>
+
+#include <fmt/core.h>
 
 #include <algorithm>
 #include <mutex>
@@ -33,10 +37,10 @@ make_page(std::string body)
 } // namespace
 
 ProjectView
-render_view(const storage::Listing& listing, std::span<const storage::Decision> decisions,
-            const policy::Policy& policy, Time now, std::string_view file_url_prefix, Withhold withhold)
+render_view(const storage::Listing& listing, const policy::ProjectContext& context, const policy::Policy& policy,
+            Time now, std::string_view file_url_prefix, Withhold withhold)
 {
-  const policy::ProjectContext context{decisions, listing.project.status};
+  std::vector<std::string> provenance_urls;
   std::vector<storage::FileRecord> served;
   served.reserve(listing.files.size());
   ProjectPage page;
@@ -53,6 +57,14 @@ render_view(const storage::Listing& listing, std::span<const storage::Decision> 
     const bool served_anyway = withhold == Withhold::blocked && verdict.state != policy::State::blocked;
     if (verdict.state == policy::State::approved || served_anyway) {
       served.push_back(file);
+      const auto* checks = context.history != nullptr ? context.history->checks(file.filename) : nullptr;
+      const bool verified = checks != nullptr && checks->provenance == storage::ProvenanceState::verified;
+      // Beside /files/: the same prefix with "files/" swapped for "integrity/".
+      provenance_urls.push_back(
+        verified ? fmt::format("{}integrity/{}/{}/{}/provenance",
+                               file_url_prefix.substr(0, file_url_prefix.size() - std::string_view("files/").size()),
+                               file.project, file.version, file.filename)
+                 : std::string());
       continue;
     }
     ++page.withheld;
@@ -61,6 +73,7 @@ render_view(const storage::Listing& listing, std::span<const storage::Decision> 
     }
   }
   page.files = served;
+  page.provenance_urls = provenance_urls;
   ProjectView view;
   view.html = make_page(render_project_html(page));
   view.json = make_page(render_project_json(page));
@@ -205,8 +218,11 @@ ProjectIndex::refresh(const std::string& name, Time now)
 ProjectIndex::Entry
 ProjectIndex::render(const storage::Listing& listing, Time now, Time listing_valid_until) const
 {
-  const auto decisions = m_store.decisions(listing.project.name);
-  auto view = std::make_shared<ProjectView>(render_view(listing, decisions, m_policy, now, "../../files/"));
+  const auto facts = load_facts(m_store, listing);
+  auto view = std::make_shared<ProjectView>(render_view(listing, facts.context(), m_policy, now, "../../files/"));
+  if (m_checks != nullptr) {
+    m_checks->schedule(listing);
+  }
   view->valid_until = std::min(view->valid_until, listing_valid_until);
   return Entry{view, {}, view->valid_until};
 }

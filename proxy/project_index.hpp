@@ -18,6 +18,7 @@
 
 namespace airlock::proxy {
 
+class CheckRunner;
 class UpstreamClient;
 class Writer;
 
@@ -63,6 +64,8 @@ public:
   // Forgets rendered pages so the next request decides again (reviewer decisions).
   void invalidate(const std::string& name);
   void invalidate_all();
+  // Where new files go for their background checks (set once, before serving).
+  void set_check_runner(CheckRunner* checks) { m_checks = checks; }
 
 private:
   struct Entry
@@ -83,6 +86,7 @@ private:
   UpstreamClient& m_upstream;
   Writer& m_writer;
   Metrics& m_metrics;
+  CheckRunner* m_checks = nullptr;
   SingleFlight m_flights;
 
   mutable std::shared_mutex m_mutex;
@@ -96,7 +100,7 @@ enum class Withhold { unless_approved, blocked };
 
 // Renders both representations of a project page, and says when the next withheld file may
 // become available.
-ProjectView render_view(const storage::Listing& listing, std::span<const storage::Decision> decisions,
+ProjectView render_view(const storage::Listing& listing, const policy::ProjectContext& context,
                         const policy::Policy& policy, Time now, std::string_view file_url_prefix,
                         Withhold withhold = Withhold::unless_approved);
 // Renders the /simple/ root of these project names.

@@ -3,6 +3,8 @@
 #include "admin_api.hpp"
 #include "auth.hpp"
 #include "exchange.hpp"
+#include "checks.hpp"
+#include "facts.hpp"
 #include "files.hpp"
 #include "metrics.hpp"
 #include "net.hpp"
@@ -99,17 +101,37 @@ struct Server::Impl
       policy(config.policy),
       store(config.storage),
       threads(config.server.threads == 0 ? std::max(1u, std::thread::hardware_concurrency()) : config.server.threads),
-      ioc(static_cast<int>(threads)),
+      ioc_owner(std::make_unique<net::io_context>(static_cast<int>(threads))),
+      ioc(*ioc_owner),
       upstream(ioc.get_executor(), upstream_options(config, hooks)),
       index(config, policy, clock, store, upstream, writer, metrics),
-      files(policy, clock, store, upstream, writer, metrics),
+      files(policy, clock, store, upstream, index, writer, metrics),
       snapshots(policy, clock, store),
+      checks(ioc.get_executor(), config, clock, store, upstream, writer, metrics, load_trusted_root(config),
+             [this](const std::string& project) {
+               index.invalidate(project);
+               snapshots.invalidate();
+             }),
       admin(policy, clock, store, index, snapshots, writer),
-      acceptor(ioc)
+      acceptor_owner(std::make_unique<tcp::acceptor>(ioc)),
+      acceptor(*acceptor_owner)
   {
+    index.set_check_runner(&checks);
     if (const auto removed = store.blobs().remove_temp_files(); removed > 0) {
       AIRLOCK_LOG(info, "removed {} unfinished downloads left by an earlier run", removed);
     }
+  }
+
+  // Coroutines that shutdown cut off live on in the io_context until it is destroyed; they are
+  // destroyed first here, while every service they use is still alive, and after the last
+  // I/O objects outside them are gone.
+  ~Impl()
+  {
+    checks.stop();
+    writer.join();
+    acceptor_owner.reset();
+    upstream.close();
+    ioc_owner.reset();
   }
 
   static UpstreamClientOptions upstream_options(const Config& config, const ServerTestHooks& hooks)
@@ -131,6 +153,7 @@ struct Server::Impl
   Awaitable<void> handle_root(Exchange& exchange);
   Awaitable<void> send_page(Exchange& exchange, const ProjectView& view);
   Awaitable<void> handle_metrics(Exchange& exchange);
+  Awaitable<void> handle_provenance(Exchange& exchange, std::string_view project, std::string_view filename);
   std::string state_gauges();
   void begin_shutdown();
 
@@ -139,15 +162,18 @@ struct Server::Impl
   policy::Policy policy;
   storage::Store store;
   unsigned threads;
-  net::io_context ioc;
   Writer writer;
+  std::unique_ptr<net::io_context> ioc_owner;
+  net::io_context& ioc;
   Metrics metrics;
   UpstreamClient upstream;
   ProjectIndex index;
   FileService files;
   SnapshotService snapshots;
+  CheckRunner checks;
   AdminApi admin;
-  tcp::acceptor acceptor;
+  std::unique_ptr<tcp::acceptor> acceptor_owner;
+  tcp::acceptor& acceptor;
   std::atomic<bool> stopping{false};
   std::atomic<std::uint64_t> next_request_id{1};
 
@@ -353,11 +379,34 @@ Server::Impl::handle(Exchange& exchange)
     co_await handle_snapshot(exchange, std::span(segments).subspan(1));
     co_return;
   }
+  if (segments.size() == 5 && segments[0] == "integrity" && segments[4] == "provenance") {
+    co_await handle_provenance(exchange, segments[1], segments[3]);
+    co_return;
+  }
   if (segments.size() == 3 && segments[0] == "files") {
     co_await files.serve(exchange, segments[1], segments[2]);
     co_return;
   }
   co_await send_text(exchange, http::status::not_found, "not found");
+}
+
+// PEP 740 Integrity API: the provenance Airlock verified, for files it serves.
+Awaitable<void>
+Server::Impl::handle_provenance(Exchange& exchange, std::string_view project, std::string_view filename)
+{
+  exchange.route = Route::other;
+  std::optional<storage::FileChecks> found;
+  if (policy::is_valid_project_name(project)) {
+    found = store.file_checks(policy::normalize_project_name(project), filename);
+  }
+  if (!found || found->provenance != storage::ProvenanceState::verified) {
+    co_await send_text(exchange, http::status::not_found, "not found: no verified provenance for this file");
+    co_return;
+  }
+  http::response<http::span_body<const char>> response{http::status::ok, 11};
+  response.set(http::field::content_type, "application/vnd.pypi.integrity.v1+json");
+  response.body() = {found->document.data(), found->document.size()};
+  co_await send(exchange, response);
 }
 
 Awaitable<void>
@@ -388,8 +437,8 @@ Server::Impl::state_gauges()
     if (!listing) {
       continue;
     }
-    const auto decisions = store.decisions(name);
-    const policy::ProjectContext context{decisions, listing->project.status};
+    const auto facts = load_facts(store, *listing);
+    const auto context = facts.context();
     for (const auto& file : listing->files) {
       ++counts[static_cast<std::size_t>(policy.decide(file, context, time).state)];
     }
@@ -506,6 +555,7 @@ Server::Impl::begin_shutdown()
   AIRLOCK_LOG(info, "shutting down: draining in-flight requests");
   beast::error_code ignored;
   acceptor.close(ignored);
+  checks.stop();
   {
     // Idle keep-alive connections are closed now; busy ones finish their response first.
     std::lock_guard lock(sessions_mutex);
@@ -591,8 +641,6 @@ Server::run(HandleSignals signals)
   const auto endpoint = impl.acceptor.local_endpoint();
   const auto host = endpoint.address().is_v6() ? "[" + endpoint.address().to_string() + "]"
                                                  : endpoint.address().to_string();
-  AIRLOCK_LOG(info, "listening on http://{}:{}/ with {} threads; upstream {}; data in {}", host, endpoint.port(),
-              impl.threads, impl.config.upstream.index, impl.config.storage.path.string());
   net::signal_set signal_set(impl.ioc);
   if (signals == HandleSignals::yes) {
     signal_set.add(SIGINT);
@@ -604,6 +652,9 @@ Server::run(HandleSignals signals)
       }
     });
   }
+  // Logged once signals are handled: supervisors may stop Airlock as soon as they read it.
+  AIRLOCK_LOG(info, "listening on http://{}:{}/ with {} threads; upstream {}; data in {}", host, endpoint.port(),
+              impl.threads, impl.config.upstream.index, impl.config.storage.path.string());
   net::co_spawn(impl.ioc, impl.listen(), [](std::exception_ptr error) {
     if (error) {
       try {
@@ -628,6 +679,12 @@ void
 Server::stop()
 {
   net::post(m_impl->ioc, [impl = m_impl.get()] { impl->begin_shutdown(); });
+}
+
+bool
+Server::wait_for_checks(std::chrono::milliseconds limit)
+{
+  return m_impl->checks.wait_idle(limit);
 }
 
 storage::Store&

@@ -583,7 +583,8 @@ render_project_json(const ProjectPage& page)
   out.append(",\"files\":[");
   bool first = true;
   std::string url;
-  for (const auto& file : page.files) {
+  for (std::size_t index = 0; index < page.files.size(); ++index) {
+    const auto& file = page.files[index];
     out.append(first ? "{\"filename\":" : ",{\"filename\":");
     first = false;
     append_json_string(out, file.filename);
@@ -621,6 +622,10 @@ render_project_json(const ProjectPage& page)
       out.append("\"},\"data-dist-info-metadata\":{\"sha256\":\"");
       append_hex(out, *file.core_metadata);
       out.append("\"}");
+    }
+    if (index < page.provenance_urls.size() && !page.provenance_urls[index].empty()) {
+      out.append(",\"provenance\":");
+      append_json_string(out, page.provenance_urls[index]);
     }
     out.push_back('}');
   }

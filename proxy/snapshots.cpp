@@ -1,5 +1,7 @@
 #include "snapshots.hpp"
 
+#include "facts.hpp"
+
 #include <fmt/core.h>
 
 namespace airlock::proxy {
@@ -78,8 +80,8 @@ SnapshotService::create(const std::string& name, const std::string& actor)
     if (!listing) {
       continue;
     }
-    const auto decisions = m_store.decisions(project);
-    const policy::ProjectContext context{decisions, listing->project.status};
+    const auto facts = load_facts(m_store, *listing);
+    const auto context = facts.context();
     std::erase_if(listing->files, [&](const storage::FileRecord& file) {
       return m_policy.decide(file, context, now).state != policy::State::approved;
     });
@@ -143,9 +145,9 @@ SnapshotService::render(const std::string& snapshot, const std::string& project)
       return nullptr;
     }
     const auto listing = with_current_takedowns(*frozen, m_store);
-    const auto decisions = m_store.decisions(project);
+    const auto facts = load_facts(m_store, listing);
     view = std::make_shared<ProjectView>(
-      render_view(listing, decisions, m_policy, m_clock.now(), k_file_prefix, Withhold::blocked));
+      render_view(listing, facts.context(), m_policy, m_clock.now(), k_file_prefix, Withhold::blocked));
   }
   std::lock_guard lock(m_mutex);
   m_pages[key] = view;
@@ -163,8 +165,8 @@ SnapshotService::files(const std::string& snapshot)
       continue;
     }
     const auto listing = with_current_takedowns(*frozen, m_store);
-    const auto decisions = m_store.decisions(project);
-    const policy::ProjectContext context{decisions, listing.project.status};
+    const auto facts = load_facts(m_store, listing);
+    const auto context = facts.context();
     for (const auto& file : listing.files) {
       if (m_policy.decide(file, context, now).state != policy::State::blocked) {
         out.push_back(file);

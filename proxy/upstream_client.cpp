@@ -274,10 +274,24 @@ UpstreamClient::take_idle(const std::string& origin)
 }
 
 void
+UpstreamClient::close()
+{
+  decltype(m_idle) idle;
+  {
+    std::lock_guard lock(m_mutex);
+    m_closed = true;
+    idle.swap(m_idle);
+  }
+}
+
+void
 UpstreamClient::give_back(std::unique_ptr<Connection> connection)
 {
   connection->buffer.clear();
   std::lock_guard lock(m_mutex);
+  if (m_closed) {
+    return;
+  }
   auto& idle = m_idle[connection->origin];
   if (idle.size() < k_max_idle_per_origin) {
     idle.push_back(std::move(connection));
@@ -495,7 +509,7 @@ UpstreamBody::read_some(std::span<char> buffer)
 }
 
 Awaitable<Expected<std::unique_ptr<UpstreamBody>>>
-UpstreamClient::get_stream(std::string url_text, std::uint64_t body_limit)
+UpstreamClient::get_stream(std::string url_text, std::uint64_t body_limit, std::optional<Range> range)
 {
   for (int redirects = 0;; ++redirects) {
     auto url = parse_url(url_text);
@@ -514,6 +528,9 @@ UpstreamClient::get_stream(std::string url_text, std::uint64_t body_limit)
       }
       auto req = make_request(*connection, *url);
       req.set(http::field::accept, "*/*");
+      if (range && range->length > 0) {
+        req.set(http::field::range, fmt::format("bytes={}-{}", range->offset, range->offset + range->length - 1));
+      }
       auto state = std::make_unique<UpstreamBody::State>();
       state->client = this;
       state->timeout = m_options.timeout;

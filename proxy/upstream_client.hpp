@@ -108,9 +108,20 @@ public:
                                              std::string_view accept,
                                              std::string_view etag,
                                              std::uint64_t body_limit);
-  // GETs a body to stream, following redirects; the body may not exceed `body_limit`.
-  Awaitable<Expected<std::unique_ptr<UpstreamBody>>> get_stream(std::string url,
-                                                                std::uint64_t body_limit);
+  // A byte range to ask for: `length` bytes from `offset`.
+  struct Range
+  {
+    std::uint64_t offset = 0;
+    std::uint64_t length = 0;
+  };
+
+  // GETs a body to stream, following redirects; the body may not exceed `body_limit`. With a
+  // range, asks for just those bytes (206); a server that ignores it answers 200 with all.
+  Awaitable<Expected<std::unique_ptr<UpstreamBody>>> get_stream(std::string url, std::uint64_t body_limit,
+                                                                std::optional<Range> range = std::nullopt);
+
+  // Closes the idle connections, and every connection handed back from now on (shutdown).
+  void close();
 
 private:
   Awaitable<Expected<std::unique_ptr<Connection>>> connect(const Url& url);
@@ -123,6 +134,7 @@ private:
   ssl::context m_tls;
   std::mutex m_mutex;
   std::unordered_map<std::string, std::vector<std::unique_ptr<Connection>>> m_idle;
+  bool m_closed = false;
 };
 
 } // namespace airlock::proxy

@@ -6,6 +6,8 @@
 #include <fmt/core.h>
 
 #include <list>
+#include <stdexcept>
+#include <zlib.h>
 #include <thread>
 
 namespace airlock::test {
@@ -57,6 +59,93 @@ make_payload(std::size_t size, int seed)
   return out;
 }
 
+namespace {
+
+void
+put16(std::string& out, std::uint16_t v)
+{
+  out += static_cast<char>(v & 0xff);
+  out += static_cast<char>(v >> 8);
+}
+
+void
+put32(std::string& out, std::uint32_t v)
+{
+  put16(out, static_cast<std::uint16_t>(v & 0xffff));
+  put16(out, static_cast<std::uint16_t>(v >> 16));
+}
+
+} // namespace
+
+std::string
+make_wheel(std::size_t size, int seed, const std::vector<std::pair<std::string, std::string>>& extra_files)
+{
+  // Stored entries: local header (30 + name) + data; central entry (46 + name); end (22).
+  std::vector<std::pair<std::string, std::string>> entries = extra_files;
+  const std::string main_name = "pkg/data.bin";
+  std::size_t overhead = 22 + 76 + main_name.size();
+  for (const auto& [name, data] : extra_files) {
+    overhead += 76 + 2 * name.size() + data.size();
+  }
+  overhead += main_name.size();
+  if (size < overhead) {
+    throw std::runtime_error("make_wheel: size too small for the zip records");
+  }
+  entries.insert(entries.begin(), {main_name, make_payload(size - overhead, seed)});
+  std::string out;
+  std::string central;
+  for (const auto& [name, data] : entries) {
+    const auto crc = static_cast<std::uint32_t>(
+      ::crc32(0L, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size())));
+    const auto offset = static_cast<std::uint32_t>(out.size());
+    put32(out, 0x04034b50);
+    put16(out, 20);
+    put16(out, 0);
+    put16(out, 0); // stored
+    put16(out, 0);
+    put16(out, 0x21);
+    put32(out, crc);
+    put32(out, static_cast<std::uint32_t>(data.size()));
+    put32(out, static_cast<std::uint32_t>(data.size()));
+    put16(out, static_cast<std::uint16_t>(name.size()));
+    put16(out, 0);
+    out += name;
+    out += data;
+    put32(central, 0x02014b50);
+    put16(central, 20);
+    put16(central, 20);
+    put16(central, 0);
+    put16(central, 0);
+    put16(central, 0);
+    put16(central, 0x21);
+    put32(central, crc);
+    put32(central, static_cast<std::uint32_t>(data.size()));
+    put32(central, static_cast<std::uint32_t>(data.size()));
+    put16(central, static_cast<std::uint16_t>(name.size()));
+    put16(central, 0);
+    put16(central, 0);
+    put16(central, 0);
+    put16(central, 0);
+    put32(central, 0);
+    put32(central, offset);
+    central += name;
+  }
+  const auto central_offset = static_cast<std::uint32_t>(out.size());
+  out += central;
+  put32(out, 0x06054b50);
+  put16(out, 0);
+  put16(out, 0);
+  put16(out, static_cast<std::uint16_t>(entries.size()));
+  put16(out, static_cast<std::uint16_t>(entries.size()));
+  put32(out, static_cast<std::uint32_t>(central.size()));
+  put32(out, central_offset);
+  put16(out, 0);
+  if (out.size() != size) {
+    throw std::runtime_error("make_wheel: size arithmetic is off");
+  }
+  return out;
+}
+
 struct FakeUpstream::Impl
 {
   net::io_context ioc;
@@ -69,6 +158,7 @@ struct FakeUpstream::Impl
   std::map<std::string, PageBehaviour> page_behaviours;
   std::map<std::string, int> page_counts;
   std::map<std::string, int> file_counts;
+  std::map<std::string, int> range_counts;
   std::list<std::pair<std::shared_ptr<tcp::socket>, std::thread>> connections;
   std::uint16_t port = 0;
 
@@ -174,6 +264,14 @@ FakeUpstream::file_requests(const std::string& filename) const
   std::lock_guard lock(m_impl->mutex);
   auto it = m_impl->file_counts.find(filename);
   return it == m_impl->file_counts.end() ? 0 : it->second;
+}
+
+int
+FakeUpstream::range_requests(const std::string& filename) const
+{
+  std::lock_guard lock(m_impl->mutex);
+  auto it = m_impl->range_counts.find(filename);
+  return it == m_impl->range_counts.end() ? 0 : it->second;
 }
 
 int
@@ -331,6 +429,30 @@ FakeUpstream::Impl::answer(tcp::socket& socket, const http::request<http::string
     return;
   }
 
+  if (target.starts_with("/integrity/") && target.ends_with("/provenance")) {
+    // /integrity/<project>/<version>/<filename>/provenance
+    const std::string rest = target.substr(0, target.size() - std::string("/provenance").size());
+    const std::string filename = rest.substr(rest.rfind('/') + 1);
+    std::optional<std::string> document;
+    {
+      std::lock_guard lock(mutex);
+      ++file_counts[filename + ".provenance"];
+      for (const auto& [project, files] : projects) {
+        for (const auto& f : files) {
+          if (f.filename == filename) {
+            document = f.provenance;
+          }
+        }
+      }
+    }
+    if (!document) {
+      reply(http::status::not_found, "no provenance", "text/plain");
+    } else {
+      reply(http::status::ok, *document, "application/vnd.pypi.integrity.v1+json");
+    }
+    return;
+  }
+
   if (target.starts_with("/packages/")) {
     const auto slash = target.rfind('/');
     std::string filename = target.substr(slash + 1);
@@ -339,9 +461,10 @@ FakeUpstream::Impl::answer(tcp::socket& socket, const http::request<http::string
       filename.resize(filename.size() - 9);
     }
     std::optional<FakeFile> file;
+    const std::string_view range = request[http::field::range];
     {
       std::lock_guard lock(mutex);
-      ++file_counts[metadata ? filename + ".metadata" : filename];
+      ++(range.empty() ? file_counts : range_counts)[metadata ? filename + ".metadata" : filename];
       for (const auto& [project, files] : projects) {
         for (const auto& f : files) {
           if (f.filename == filename) {
@@ -359,6 +482,20 @@ FakeUpstream::Impl::answer(tcp::socket& socket, const http::request<http::string
       return;
     }
     std::string body = file->content;
+    if (!range.empty() && range.starts_with("bytes=") && file->behaviour == FileBehaviour::normal) {
+      // Just enough of RFC 9110 for wheel inspection: one "bytes=first-last" range.
+      const auto dash = range.find('-');
+      const auto first = std::stoull(std::string(range.substr(6, dash - 6)));
+      const auto last = std::min<std::uint64_t>(std::stoull(std::string(range.substr(dash + 1))), body.size() - 1);
+      http::response<http::string_body> partial{http::status::partial_content, 11};
+      partial.set(http::field::content_type, "application/octet-stream");
+      partial.set(http::field::content_range, fmt::format("bytes {}-{}/{}", first, last, body.size()));
+      partial.keep_alive(keep_alive);
+      partial.body() = body.substr(first, last - first + 1);
+      partial.prepare_payload();
+      http::write(socket, partial, ec);
+      return;
+    }
     switch (file->behaviour) {
     case FileBehaviour::error_500:
       reply(http::status::internal_server_error, "boom", "text/plain");

@@ -43,6 +43,7 @@ struct FakeFile
   std::string requires_python;
   std::optional<std::string> yanked;
   std::optional<std::string> metadata; // PEP 658 metadata served at <url>.metadata
+  std::optional<std::string> provenance; // PEP 740, at /integrity/<project>/<version>/<filename>/provenance
   FileBehaviour behaviour = FileBehaviour::normal;
 
   Sha256 sha256() const { return Sha256::of(content); }
@@ -65,6 +66,8 @@ public:
   int page_requests(const std::string& project) const;
   int file_requests(const std::string& filename) const;
   int total_file_requests() const;
+  // Range requests (wheel inspection), counted apart from whole-file downloads.
+  int range_requests(const std::string& filename) const;
 
 private:
   struct Impl;
@@ -72,7 +75,11 @@ private:
   std::uint16_t m_port = 0;
 };
 
-// A wheel-like payload of `size` bytes, different for each seed.
+// A payload of `size` bytes, different for each seed.
 std::string make_payload(std::size_t size, int seed);
+// A valid zip archive of exactly `size` bytes (one stored entry of payload bytes, plus the
+// given extra files), as a wheel is; `size` must leave room for the zip records.
+std::string make_wheel(std::size_t size, int seed,
+                       const std::vector<std::pair<std::string, std::string>>& extra_files = {});
 
 } // namespace airlock::test

@@ -68,9 +68,13 @@ protected:
 
   std::function<void(proxy::Config&)> configure; // set before start() to change the config
 
+  // Fetches a project page, then lets the background checks it started finish, so that
+  // what a test looks at next does not race them.
   HttpResponse json_page(const std::string& project)
   {
-    return http_get(port, "/simple/" + project + "/", {{"Accept", "application/vnd.pypi.simple.v1+json"}});
+    auto response = http_get(port, "/simple/" + project + "/", {{"Accept", "application/vnd.pypi.simple.v1+json"}});
+    EXPECT_TRUE(server->wait_for_checks());
+    return response;
   }
 
   static std::vector<std::string> filenames(const HttpResponse& response)
@@ -87,7 +91,8 @@ protected:
   {
     FakeFile file;
     file.filename = filename;
-    file.content = make_payload(size, seed);
+    // Wheels are real zip archives: Airlock reads their directory.
+    file.content = filename.ends_with(".whl") ? make_wheel(size, seed) : make_payload(size, seed);
     file.upload_time = k_now - std::chrono::days{30};
     return file;
   }

@@ -76,7 +76,9 @@ TEST_F(ProxyTest, UnknownProjectIs404AndBadNamesAreRejected)
 TEST_F(ProxyTest, QuarantinedFileIsHiddenAnd403UntilItsWindowEnds)
 {
   upstream.add_file("gamma", old_file("gamma-1.0-py3-none-any.whl", 1));
-  auto fresh = old_file("gamma-2.0-py3-none-any.whl", 2);
+  // An sdist: the fake's payloads are not zip archives, and a wheel that cannot be inspected
+  // is held.
+  auto fresh = old_file("gamma-2.0.tar.gz", 2);
   fresh.upload_time = k_now - 1h;
   upstream.add_file("gamma", fresh);
   configure = [](proxy::Config& config) { config.upstream.refresh = std::chrono::days{30}; };

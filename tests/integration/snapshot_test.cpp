@@ -39,7 +39,7 @@ TEST_F(SnapshotTest, ApprovalsAfterTheSnapshotDoNotChangeIt)
   EXPECT_EQ(filenames(frozen), std::vector<std::string>{"litellm-1.82.6-py3-none-any.whl"});
   const auto entry = json::parse(frozen.body).at("files").as_array().at(0);
   EXPECT_EQ(entry.at("url").as_string(),
-            "../../../../files/" + old_file("x", 1).sha256().hex() + "/litellm-1.82.6-py3-none-any.whl");
+            "../../../../files/" + old_file("litellm-1.82.6-py3-none-any.whl", 1).sha256().hex() + "/litellm-1.82.6-py3-none-any.whl");
 
   const auto html = http_get(port, "/snapshots/ci-2026-03/simple/litellm/");
   EXPECT_NE(html.body.find("litellm-1.82.6"), std::string::npos);

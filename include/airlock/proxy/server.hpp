@@ -38,6 +38,9 @@ public:
   void stop();
 
   storage::Store& store();
+  // Waits until the background checks have nothing queued or running, at most `limit`;
+  // true when idle. For tests, which must not race the checks.
+  bool wait_for_checks(std::chrono::milliseconds limit = std::chrono::seconds{30});
 
 private:
   struct Impl;

@@ -51,6 +51,9 @@ struct ProjectPage
   std::string status_reason;
   std::size_t withheld = 0;                      // files not served (any non-approved state)
   std::optional<Time> next_available;            // when the next withheld file may be served
+  // PEP 740: per file (parallel to `files`), the URL of its verified provenance, or empty. The
+  // JSON page advertises it as "provenance"; when this is empty, no file has any.
+  std::span<const std::string> provenance_urls;
 };
 
 // PEP 503 HTML (api-version 1.1 meta tag, data-requires-python, data-yanked, data-core-metadata

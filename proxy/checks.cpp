@@ -1,0 +1,380 @@
+#include "checks.hpp"
+
+#include "metrics.hpp"
+#include "upstream_client.hpp"
+#include "writer.hpp"
+
+#include <airlock/policy/filename.hpp>
+#include <airlock/policy/wheel.hpp>
+#include <airlock/util/log.hpp>
+
+#include <fmt/core.h>
+
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
+
+namespace airlock::proxy {
+
+namespace {
+
+constexpr int k_max_running = 4;
+constexpr std::uint64_t k_max_provenance = 4u << 20;
+constexpr std::uint64_t k_max_range = 8u << 20;
+constexpr std::size_t k_max_pth_files = 64;
+constexpr std::size_t k_max_pth_size = 1u << 20;
+// A wheel from an upstream that ignores Range requests is read whole up to this size.
+constexpr std::uint64_t k_max_whole_read = 256u << 20;
+
+std::string
+job_key(std::string_view project, std::string_view filename)
+{
+  std::string key(project);
+  key += '\0';
+  key += filename;
+  return key;
+}
+
+bool
+complete(const storage::FileChecks& checks)
+{
+  return checks.provenance != storage::ProvenanceState::pending && checks.inspected;
+}
+
+// Transient failures back off: 30 s, 1 min, 2 min, ... at most an hour.
+Seconds
+retry_delay(std::uint32_t attempts)
+{
+  return std::min<Seconds>(std::chrono::hours{1}, std::chrono::seconds{30LL << std::min<std::uint32_t>(attempts, 7)});
+}
+
+} // namespace
+
+std::shared_ptr<const policy::TrustedRoot>
+load_trusted_root(const Config& config)
+{
+  const auto& path = config.provenance.trusted_root;
+  if (path.empty()) {
+    return nullptr;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw ConfigError(fmt::format("provenance.trusted_root: cannot read {}", path.string()));
+  }
+  std::stringstream content;
+  content << in.rdbuf();
+  auto root = policy::TrustedRoot::parse(content.str());
+  if (!root) {
+    throw ConfigError(fmt::format("provenance.trusted_root: {}: {}", path.string(), root.error()));
+  }
+  return std::make_shared<const policy::TrustedRoot>(std::move(*root));
+}
+
+CheckRunner::CheckRunner(net::any_io_executor executor, const Config& config, const Clock& clock,
+                         storage::Store& store, UpstreamClient& upstream, Writer& writer, Metrics& metrics,
+                         std::shared_ptr<const policy::TrustedRoot> trusted_root,
+                         std::function<void(const std::string&)> on_checked)
+  : m_executor(std::move(executor)),
+    m_config(config),
+    m_clock(clock),
+    m_store(store),
+    m_upstream(upstream),
+    m_writer(writer),
+    m_metrics(metrics),
+    m_trusted_root(std::move(trusted_root)),
+    m_on_checked(std::move(on_checked))
+{
+}
+
+void
+CheckRunner::schedule(const storage::Listing& listing)
+{
+  const auto checks = m_store.checks(listing.project.name);
+  {
+    std::lock_guard lock(m_mutex);
+    if (m_stopped) {
+      return;
+    }
+    for (const auto& file : listing.files) {
+      if (file.removed_upstream) {
+        continue;
+      }
+      const auto found = checks.find(file.filename);
+      if (found != checks.end() && complete(found->second)) {
+        continue;
+      }
+      if (found != checks.end() && found->second.attempts > 0
+          && m_clock.now() < found->second.checked_at + retry_delay(found->second.attempts)) {
+        continue;
+      }
+      if (m_known.insert(job_key(file.project, file.filename)).second) {
+        m_queue.push_back(Job{file});
+      }
+    }
+  }
+  start_more();
+}
+
+void
+CheckRunner::stop()
+{
+  std::lock_guard lock(m_mutex);
+  m_stopped = true;
+  m_queue.clear();
+}
+
+bool
+CheckRunner::wait_idle(std::chrono::milliseconds limit)
+{
+  std::unique_lock lock(m_mutex);
+  return m_idle.wait_for(lock, limit, [this] { return m_running == 0 && m_queue.empty(); });
+}
+
+void
+CheckRunner::start_more()
+{
+  std::lock_guard lock(m_mutex);
+  while (!m_stopped && m_running < k_max_running && !m_queue.empty()) {
+    ++m_running;
+    auto job = std::move(m_queue.front());
+    m_queue.pop_front();
+    net::co_spawn(net::make_strand(m_executor), run(std::move(job)), [this](std::exception_ptr error) {
+      if (error) {
+        try {
+          std::rethrow_exception(error);
+        } catch (const std::exception& e) {
+          AIRLOCK_LOG(error, "background check failed: {}", e.what());
+        }
+      }
+      {
+        std::lock_guard inner(m_mutex);
+        --m_running;
+      }
+      start_more();
+      m_idle.notify_all();
+    });
+  }
+}
+
+Awaitable<void>
+CheckRunner::run(Job job)
+{
+  const auto& file = job.file;
+  auto checks = m_store.file_checks(file.project, file.filename).value_or(storage::FileChecks{});
+  if (checks.provenance == storage::ProvenanceState::pending) {
+    co_await check_provenance(file, checks);
+  }
+  if (!checks.inspected) {
+    co_await inspect_wheel(file, checks);
+  }
+  checks.checked_at = m_clock.now();
+  co_await m_writer.run([&] { m_store.put_checks(file.project, file.filename, checks); });
+  {
+    std::lock_guard lock(m_mutex);
+    m_known.erase(job_key(file.project, file.filename));
+  }
+  if (complete(checks)) {
+    AIRLOCK_LOG(info, "checked {}: provenance {}{}{}", file.filename,
+                checks.provenance == storage::ProvenanceState::verified ? "verified"
+                : checks.provenance == storage::ProvenanceState::absent ? "absent"
+                                                                        : "invalid",
+                checks.reason.empty() ? "" : ": ", checks.reason);
+  }
+  m_on_checked(file.project);
+}
+
+std::string
+CheckRunner::provenance_url(const storage::FileRecord& file) const
+{
+  // PyPI's Integrity API sits beside its Simple API: <host>/integrity/<project>/<version>/<file>/provenance.
+  auto resolved = resolve_url(m_config.upstream.index,
+                              fmt::format("../integrity/{}/{}/{}/provenance", file.project, file.version, file.filename));
+  return resolved ? *resolved : std::string();
+}
+
+Awaitable<void>
+CheckRunner::check_provenance(const storage::FileRecord& file, storage::FileChecks& checks)
+{
+  if (!m_trusted_root) {
+    checks.provenance = storage::ProvenanceState::absent;
+    checks.reason = "provenance checks are off ([provenance] trusted_root is not set)";
+    co_return;
+  }
+  const std::string url = provenance_url(file);
+  if (url.empty() || file.version.empty()) {
+    checks.provenance = storage::ProvenanceState::absent;
+    checks.reason = "the filename carries no version to look provenance up by";
+    co_return;
+  }
+  auto body = co_await m_upstream.get_stream(url, k_max_provenance);
+  if (!body || ((*body)->status() != 200 && (*body)->status() != 404)) {
+    ++checks.attempts;
+    m_metrics.count_upstream_error(false);
+    AIRLOCK_LOG(warn, "provenance of {}: {} (will retry)", file.filename,
+                body ? fmt::format("upstream answered {}", (*body)->status()) : body.error());
+    co_return;
+  }
+  if ((*body)->status() == 404) {
+    checks.provenance = storage::ProvenanceState::absent;
+    checks.reason = "upstream has no provenance for this file";
+    m_metrics.count_provenance("absent");
+    co_return;
+  }
+  std::string document;
+  std::array<char, 16384> buffer{};
+  for (;;) {
+    auto read = co_await (*body)->read_some(buffer);
+    if (!read) {
+      ++checks.attempts;
+      AIRLOCK_LOG(warn, "provenance of {}: {} (will retry)", file.filename, read.error());
+      co_return;
+    }
+    if (*read == 0) {
+      break;
+    }
+    document.append(buffer.data(), *read);
+  }
+  const auto result = policy::verify_provenance(document, file.filename, file.sha256, *m_trusted_root, nullptr);
+  if (result.status == policy::ProvenanceStatus::verified && result.publisher) {
+    checks.provenance = storage::ProvenanceState::verified;
+    checks.publisher_kind = result.publisher->kind;
+    checks.repository = result.publisher->repository;
+    checks.workflow = result.publisher->workflow;
+    checks.email = result.publisher->email;
+    checks.signed_at = result.signed_at;
+    checks.document = std::move(document);
+    m_metrics.count_provenance("verified");
+  } else {
+    checks.provenance = storage::ProvenanceState::invalid;
+    checks.reason_class = result.reason_class.empty() ? "malformed" : result.reason_class;
+    checks.reason = result.reason;
+    m_metrics.count_provenance("invalid");
+  }
+}
+
+Awaitable<Expected<std::string>>
+CheckRunner::read_range(const storage::FileRecord& file, std::uint64_t offset, std::uint64_t length)
+{
+  if (length > k_max_range && length != file.size) {
+    co_return make_unexpected(fmt::format("refusing to read {} bytes of the archive directory", length));
+  }
+  // A cached copy is read locally; it is the same bytes (verified by its name).
+  if (auto blob = m_store.blobs().open(file.sha256)) {
+    std::string out(length, '\0');
+    const auto got = ::pread(blob->fd.get(), out.data(), length, static_cast<off_t>(offset));
+    if (got != static_cast<ssize_t>(length)) {
+      co_return make_unexpected("short read of the cached file");
+    }
+    co_return out;
+  }
+  auto body = co_await m_upstream.get_stream(file.url, file.size, UpstreamClient::Range{offset, length});
+  if (!body) {
+    co_return make_unexpected(body.error());
+  }
+  const unsigned status = (*body)->status();
+  if (status != 206 && status != 200) {
+    co_return make_unexpected(fmt::format("upstream answered {}", status));
+  }
+  if (status == 200 && file.size > k_max_whole_read) {
+    co_return make_unexpected("upstream ignores Range requests and the wheel is too large to read whole");
+  }
+  std::string content;
+  std::array<char, 65536> buffer{};
+  for (;;) {
+    auto read = co_await (*body)->read_some(buffer);
+    if (!read) {
+      co_return make_unexpected(read.error());
+    }
+    if (*read == 0) {
+      break;
+    }
+    content.append(buffer.data(), *read);
+  }
+  if (status == 200) {
+    // The whole file: its hash must be what upstream declared before anything in it counts.
+    if (content.size() != file.size || Sha256::of(content) != file.sha256) {
+      co_return make_unexpected("the wheel's bytes do not match its declared sha256");
+    }
+    if (offset + length > content.size()) {
+      co_return make_unexpected("range beyond the end of the file");
+    }
+    co_return content.substr(offset, length);
+  }
+  if (content.size() != length) {
+    co_return make_unexpected(fmt::format("upstream sent {} bytes for a {}-byte range", content.size(), length));
+  }
+  co_return content;
+}
+
+Awaitable<void>
+CheckRunner::inspect_wheel(const storage::FileRecord& file, storage::FileChecks& checks)
+{
+  const auto parsed = policy::parse_filename(file.filename, file.project);
+  if (!parsed || parsed->kind != policy::DistributionKind::wheel) {
+    checks.inspected = true; // only wheels ship .pth files that pip installs verbatim
+    co_return;
+  }
+  const auto fail = [&](std::string why) {
+    checks.inspected = true;
+    checks.inspection_error = std::move(why);
+  };
+  if (file.size == 0) {
+    fail("upstream declared no size, so the archive directory cannot be located");
+    co_return;
+  }
+  const std::uint64_t tail_length = policy::tail_read_size(file.size);
+  auto tail = co_await read_range(file, file.size - tail_length, tail_length);
+  if (!tail) {
+    ++checks.attempts;
+    AIRLOCK_LOG(warn, "inspecting {}: {} (will retry)", file.filename, tail.error());
+    co_return;
+  }
+  const auto where = policy::locate_central_directory(*tail, file.size);
+  if (!where) {
+    fail("not a readable zip archive: " + where.error());
+    co_return;
+  }
+  std::string directory;
+  const std::uint64_t tail_start = file.size - tail->size();
+  if (where->offset >= tail_start) {
+    directory = tail->substr(where->offset - tail_start, where->size);
+  } else {
+    auto read = co_await read_range(file, where->offset, where->size);
+    if (!read) {
+      ++checks.attempts;
+      co_return;
+    }
+    directory = std::move(*read);
+  }
+  const auto entries = policy::parse_central_directory(directory, *where, file.size);
+  if (!entries) {
+    fail("unsafe or malformed zip directory: " + entries.error());
+    co_return;
+  }
+  const auto pth_names = policy::pth_files(*entries);
+  if (pth_names.size() > k_max_pth_files) {
+    fail(fmt::format("ships {} .pth files", pth_names.size()));
+    co_return;
+  }
+  std::map<std::string, std::string> contents;
+  for (const auto& entry : *entries) {
+    if (std::find(pth_names.begin(), pth_names.end(), entry.name) == pth_names.end()) {
+      continue;
+    }
+    auto local = co_await read_range(file, entry.local_header_offset, policy::local_read_size(entry));
+    if (!local) {
+      ++checks.attempts;
+      co_return;
+    }
+    auto content = policy::extract_entry(entry, *local, k_max_pth_size);
+    if (content) {
+      contents.emplace(entry.name, std::move(*content));
+    } // unreadable .pth content counts as executable in summarize()
+  }
+  const auto summary = policy::summarize(*entries, contents);
+  checks.executable_pth = summary.executable_pth;
+  checks.top_level = summary.top_level;
+  checks.inspected = true;
+}
+
+} // namespace airlock::proxy

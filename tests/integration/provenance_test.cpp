@@ -1,0 +1,148 @@
+// Provenance and contents end to end: real PEP 740 provenance from the shared fixtures,
+// verified offline by the background checks, and wheels whose .pth files change.
+
+#include "review_fixture.hpp"
+
+namespace airlock::test {
+namespace {
+
+namespace json = boost::json;
+
+const std::filesystem::path k_fixtures = "fixtures/provenance";
+
+class ProvenanceTest : public ReviewTest
+{
+protected:
+  void SetUp() override
+  {
+    ASSERT_GE(sodium_init(), 0);
+    fixtures = shared_dir() / k_fixtures;
+    if (!std::filesystem::exists(fixtures / "fixtures.json")) {
+      if (std::getenv("CI") != nullptr) {
+        FAIL() << "provenance fixtures missing at " << fixtures << " (CI needs ../shared beside the checkout)";
+      }
+      GTEST_SKIP() << "provenance fixtures missing at " << fixtures << "; put ../shared beside the checkout";
+    }
+    listed_project.clear(); // each test lists its own projects
+    configure = [this](proxy::Config& config) {
+      config.provenance.trusted_root = fixtures / "trust" / "trusted_root.prod.json";
+    };
+  }
+
+  // The real sdist and its real provenance, uploaded `age` ago.
+  FakeFile attested(std::chrono::seconds age)
+  {
+    FakeFile file;
+    file.filename = "pypi_attestations-0.0.19.tar.gz";
+    file.content = read_file(fixtures / "prod" / file.filename);
+    file.provenance = read_file(fixtures / "prod" / (file.filename + ".provenance"));
+    file.upload_time = k_now - age;
+    return file;
+  }
+
+  json::object file_status(const std::string& project, const std::string& filename)
+  {
+    const auto status = json::parse(api("GET", "/projects/" + project, reader).body);
+    for (const auto& file : status.at("files").as_array()) {
+      if (file.at("filename").as_string() == filename) {
+        return file.as_object();
+      }
+    }
+    ADD_FAILURE() << filename << " not in the status of " << project;
+    return {};
+  }
+
+  std::filesystem::path fixtures;
+};
+
+TEST_F(ProvenanceTest, AttestedReleaseIsApprovedWithItsPublisherAndTheNextWithoutIsHeld)
+{
+  upstream.add_file("pypi-attestations", attested(std::chrono::days{10}));
+  auto next = old_file("pypi_attestations-0.0.20.tar.gz", 7);
+  next.upload_time = k_now - std::chrono::days{8}; // past the window; no provenance upstream
+  upstream.add_file("pypi-attestations", next);
+  start_with_tokens();
+  (void)json_page("pypi-attestations");
+
+  const auto verified = file_status("pypi-attestations", "pypi_attestations-0.0.19.tar.gz");
+  EXPECT_EQ(verified.at("state").as_string(), "approved") << verified.at("reason").as_string();
+  const auto& provenance = verified.at("provenance").as_object();
+  EXPECT_EQ(provenance.at("status").as_string(), "verified");
+  EXPECT_EQ(provenance.at("publisher").at("kind").as_string(), "GitHub");
+  EXPECT_EQ(provenance.at("publisher").at("repository").as_string(), "trailofbits/pypi-attestations");
+  EXPECT_EQ(provenance.at("publisher").at("workflow").as_string(), "release.yml");
+
+  const auto regressed = file_status("pypi-attestations", "pypi_attestations-0.0.20.tar.gz");
+  EXPECT_EQ(regressed.at("state").as_string(), "held");
+  EXPECT_NE(std::string(regressed.at("reason").as_string()).find("provenance regression"), std::string::npos)
+    << regressed.at("reason").as_string();
+  EXPECT_EQ(filenames(json_page("pypi-attestations")),
+            std::vector<std::string>{"pypi_attestations-0.0.19.tar.gz"});
+
+  // The verified provenance is served and advertised, for the verified file only.
+  const auto page = json::parse(json_page("pypi-attestations").body);
+  const auto& entry = page.at("files").as_array().at(0).as_object();
+  EXPECT_EQ(entry.at("provenance").as_string(),
+            "../../integrity/pypi-attestations/0.0.19/pypi_attestations-0.0.19.tar.gz/provenance");
+  const auto served =
+    http_get(port, "/integrity/pypi-attestations/0.0.19/pypi_attestations-0.0.19.tar.gz/provenance");
+  EXPECT_EQ(served.status, 200u);
+  EXPECT_EQ(served.body, *attested(std::chrono::days{10}).provenance);
+  EXPECT_EQ(http_get(port, "/integrity/pypi-attestations/0.0.20/pypi_attestations-0.0.20.tar.gz/provenance").status,
+            404u);
+}
+
+TEST_F(ProvenanceTest, TamperedAttestationIsHeld)
+{
+  auto file = attested(std::chrono::days{10});
+  auto document = json::parse(*file.provenance);
+  auto& signature = document.at("attestation_bundles").at(0).at("attestations").at(0).at("envelope").at("signature");
+  std::string text(signature.as_string());
+  text[10] = text[10] == 'A' ? 'B' : 'A';
+  signature = text;
+  file.provenance = json::serialize(document);
+  upstream.add_file("pypi-attestations", file);
+  start_with_tokens();
+  (void)json_page("pypi-attestations");
+  const auto status = file_status("pypi-attestations", file.filename);
+  EXPECT_EQ(status.at("state").as_string(), "held");
+  EXPECT_EQ(status.at("provenance").at("status").as_string(), "invalid");
+  EXPECT_TRUE(filenames(json_page("pypi-attestations")).empty());
+}
+
+TEST_F(ProvenanceTest, NewExecutablePthIsHeldButOneThatShippedBeforeIsNot)
+{
+  const std::string precedence = "import os; var = 'SETUPTOOLS_USE_DISTUTILS'; enabled = os.environ.get(var, "
+                                 "'local') == 'local'; enabled and __import__('_distutils_hack').add_shim(); \n";
+  const auto wheel = [&](const std::string& filename, int seed, std::vector<std::pair<std::string, std::string>> extra,
+                         std::chrono::seconds age) {
+    FakeFile file;
+    file.filename = filename;
+    file.content = make_wheel(20'000, seed, extra);
+    file.upload_time = k_now - age;
+    return file;
+  };
+  upstream.add_file("setuptools", wheel("setuptools-70.0-py3-none-any.whl", 1,
+                                        {{"distutils-precedence.pth", precedence}}, std::chrono::days{10}));
+  upstream.add_file("setuptools", wheel("setuptools-71.0-py3-none-any.whl", 2,
+                                        {{"distutils-precedence.pth", precedence}}, std::chrono::days{8}));
+  upstream.add_file("litellm", wheel("litellm-1.82.7-py3-none-any.whl", 3, {}, std::chrono::days{10}));
+  upstream.add_file("litellm", wheel("litellm-1.82.8-py3-none-any.whl", 4,
+                                     {{"litellm_init.pth", "import os, base64; exec(base64.b64decode('...'))\n"}},
+                                     std::chrono::days{8}));
+  start_with_tokens();
+  (void)json_page("setuptools"); // lists them and waits for their checks
+  (void)json_page("litellm");
+  EXPECT_EQ(filenames(json_page("setuptools")).size(), 2u) << "setuptools ships its .pth in every release";
+  const auto held = file_status("litellm", "litellm-1.82.8-py3-none-any.whl");
+  EXPECT_EQ(held.at("state").as_string(), "held");
+  EXPECT_NE(std::string(held.at("reason").as_string()).find("litellm_init.pth"), std::string::npos)
+    << held.at("reason").as_string();
+  EXPECT_EQ(held.at("contents").at("executable_pth").as_array().size(), 1u);
+  EXPECT_EQ(filenames(json_page("litellm")), std::vector<std::string>{"litellm-1.82.7-py3-none-any.whl"});
+  EXPECT_GE(upstream.range_requests("litellm-1.82.8-py3-none-any.whl"), 1) << "read with Range requests";
+  EXPECT_EQ(upstream.file_requests("litellm-1.82.8-py3-none-any.whl"), 0) << "never downloaded whole";
+}
+
+} // namespace
+} // namespace airlock::test
