@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -424,10 +425,11 @@ struct RoleKeys
 
 using PublicKeys = std::map<std::string, std::array<unsigned char, crypto_sign_PUBLICKEYBYTES>, std::less<>>;
 
-// A parsed metadata file: the whole value is kept so `signed_part` stays valid.
+// A parsed metadata file: the whole value is kept (on the heap, so moving the Document
+// never moves it) and `signed_part` points into it.
 struct Document
 {
-  json::value value;
+  std::unique_ptr<json::value> value;
   const json::object* signed_part = nullptr;
   std::string message; // canonical JSON of "signed": what the signatures cover
   std::map<std::string, std::string, std::less<>> signatures; // keyid -> sig hex
@@ -474,8 +476,8 @@ parse_document(std::string_view bytes, std::string_view label, std::string_view 
     return fail(parsed.error());
   }
   Document doc;
-  doc.value = std::move(*parsed);
-  const auto* envelope = doc.value.if_object();
+  doc.value = std::make_unique<json::value>(std::move(*parsed));
+  const auto* envelope = doc.value->if_object();
   if (envelope == nullptr) {
     return fail("metadata is not a JSON object");
   }
@@ -591,7 +593,8 @@ parse_role_keys(const json::object* role, std::string_view label)
 Expected<void>
 check_signatures(const Document& doc, const PublicKeys& keys, const RoleKeys& role, std::string_view label)
 {
-  std::uint64_t valid = 0;
+  // Distinct public keys count, not key ids: one key listed under two ids is one signer.
+  std::set<std::array<unsigned char, crypto_sign_PUBLICKEYBYTES>> signers;
   for (const auto& keyid : role.keyids) {
     const auto key = keys.find(keyid);
     const auto signature = doc.signatures.find(keyid);
@@ -605,9 +608,10 @@ check_signatures(const Document& doc, const PublicKeys& keys, const RoleKeys& ro
     if (crypto_sign_verify_detached(sig.data(), reinterpret_cast<const unsigned char*>(doc.message.data()),
                                     doc.message.size(), key->second.data())
         == 0) {
-      ++valid;
+      signers.insert(key->second);
     }
   }
+  const std::uint64_t valid = signers.size();
   if (valid < role.threshold) {
     return make_unexpected(fmt::format("{}: {} of {} required signatures are valid (wrong key or tampered metadata)",
                                        label, valid, role.threshold));
@@ -826,6 +830,7 @@ struct Repository::Impl
   std::optional<SigningKey> bins_key;
 
   json::object root_signed; // the newest root's "signed"
+  std::string root_bytes;   // the newest root file, to notice another process's rotation
   std::uint64_t root_version = 0;
   Time root_expires{};
 
@@ -849,6 +854,9 @@ struct Repository::Impl
   Expected<void> sign_and_publish(const std::vector<Target>* targets, Time now, Seconds margin_override,
                                   bool use_margin, bool* changed);
   Expected<void> load_state();
+  Expected<void> load();
+  Expected<Fd> lock_exclusive() const;
+  Expected<void> reload_if_changed();
 };
 
 Expected<void>
@@ -863,6 +871,7 @@ Repository::Impl::write_root(json::object signed_part, const std::vector<const S
   if (auto ok = write_metadata("root.json", bytes); !ok) {
     return ok;
   }
+  root_bytes = bytes;
   root_version = version;
   root_expires = *parse_rfc3339(view(signed_part.at("expires").get_string()));
   root_signed = std::move(signed_part);
@@ -1085,6 +1094,7 @@ Repository::Impl::load_state()
   if (!root) {
     return make_unexpected(root.error());
   }
+  root_bytes = std::move(root_file.bytes);
   root_signed = *root->signed_part;
   root_version = root->version;
   root_expires = root->expires;
@@ -1093,7 +1103,11 @@ Repository::Impl::load_state()
   if (!ts) {
     return make_unexpected(ts.error());
   }
-  auto snapshot_meta = parse_meta(*find_object(*ts->signed_part, "meta"), "snapshot.json", "timestamp.json");
+  const auto* timestamp_meta = find_object(*ts->signed_part, "meta");
+  if (timestamp_meta == nullptr) {
+    return make_unexpected("timestamp.json: \"meta\" is missing");
+  }
+  auto snapshot_meta = parse_meta(*timestamp_meta, "snapshot.json", "timestamp.json");
   if (!snapshot_meta) {
     return make_unexpected(snapshot_meta.error());
   }
@@ -1194,25 +1208,23 @@ Repository::init(const fs::path& dir, Time now, const fs::path& offline_root_key
   return impl.sign_and_publish(&none, now, Seconds{0}, false, nullptr);
 }
 
-Expected<std::unique_ptr<Repository>>
-Repository::open(const fs::path& dir, Expirations expirations)
+// Reads the published state and the keys, settling an interrupted rotation first.
+Expected<void>
+Repository::Impl::load()
 {
-  auto impl = std::make_unique<Impl>();
-  impl->dir = dir;
-  impl->expirations = expirations;
-  if (auto ok = impl->load_state(); !ok) {
-    return make_unexpected(ok.error());
+  if (auto ok = load_state(); !ok) {
+    return ok;
   }
   // An online rotation writes timestamp.key.new first and renames it last, so its fate
   // decides the others'.
-  const auto keys = impl->keys_dir();
+  const auto keys = keys_dir();
   std::error_code ec;
   const bool pending = fs::exists(keys / "timestamp.key.new", ec);
   bool committed = false;
   if (pending) {
     auto key = SigningKey::load(keys / "timestamp.key.new");
     if (key) {
-      const auto* roles = find_object(impl->root_signed, "roles");
+      const auto* roles = find_object(root_signed, "roles");
       const auto* ts = roles != nullptr ? find_object(*roles, "timestamp") : nullptr;
       const auto* ids = ts != nullptr ? ts->if_contains("keyids") : nullptr;
       if (ids != nullptr && ids->is_array()) {
@@ -1232,11 +1244,10 @@ Repository::open(const fs::path& dir, Expirations expirations)
       return make_unexpected(fmt::format("{}: {}", new_path.string(), errno_text()));
     }
   }
-  if (auto ok = settle_new_key(impl->default_root_key(), impl->root_signed, "root"); !ok) {
-    return make_unexpected(ok.error());
+  if (auto ok = settle_new_key(default_root_key(), root_signed, "root"); !ok) {
+    return ok;
   }
-  std::array<std::optional<SigningKey>*, 4> slots = {&impl->targets_key, &impl->snapshot_key, &impl->timestamp_key,
-                                                     &impl->bins_key};
+  std::array<std::optional<SigningKey>*, 4> slots = {&targets_key, &snapshot_key, &timestamp_key, &bins_key};
   for (std::size_t i = 0; i < k_online_roles.size(); ++i) {
     auto key = SigningKey::load(keys / (std::string(k_online_roles[i]) + ".key"));
     if (!key) {
@@ -1245,7 +1256,7 @@ Repository::open(const fs::path& dir, Expirations expirations)
     slots[i]->emplace(std::move(*key));
   }
   // The top-level online keys must be the ones the newest root names.
-  const auto* roles = find_object(impl->root_signed, "roles");
+  const auto* roles = find_object(root_signed, "roles");
   for (std::size_t i = 0; i < 3; ++i) {
     auto role = parse_role_keys(roles != nullptr ? find_object(*roles, k_online_roles[i]) : nullptr,
                                 fmt::format("root.json {}", k_online_roles[i]));
@@ -1255,8 +1266,58 @@ Repository::open(const fs::path& dir, Expirations expirations)
     if (std::find(role->keyids.begin(), role->keyids.end(), (*slots[i])->keyid()) == role->keyids.end()) {
       return make_unexpected(fmt::format("{}: not the {} key that root.json version {} names",
                                          (keys / (std::string(k_online_roles[i]) + ".key")).string(),
-                                         k_online_roles[i], impl->root_version));
+                                         k_online_roles[i], root_version));
     }
+  }
+  return {};
+}
+
+// Serializes the repository's writers across processes (`airlock keys rotate` beside a
+// running server): an flock on <dir>/lock, released when the Fd closes.
+Expected<Fd>
+Repository::Impl::lock_exclusive() const
+{
+  const fs::path path = dir / "lock";
+  Fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!fd) {
+    return make_unexpected(fmt::format("{}: {}", path.string(), errno_text()));
+  }
+  while (::flock(fd.get(), LOCK_EX) != 0) {
+    if (errno != EINTR) {
+      return make_unexpected(fmt::format("{}: flock: {}", path.string(), errno_text()));
+    }
+  }
+  return fd;
+}
+
+// Reloads when another process published or rotated since this one last wrote.
+Expected<void>
+Repository::Impl::reload_if_changed()
+{
+  const auto on_disk_root = read_small_file(metadata_dir() / "root.json", k_max_root_bytes);
+  const auto on_disk_timestamp = read_small_file(metadata_dir() / "timestamp.json", k_max_timestamp_bytes);
+  if (on_disk_root == root_bytes && on_disk_timestamp == timestamp.bytes) {
+    return {};
+  }
+  return load();
+}
+
+Expected<std::unique_ptr<Repository>>
+Repository::open(const fs::path& dir, Expirations expirations)
+{
+  auto impl = std::make_unique<Impl>();
+  impl->dir = dir;
+  impl->expirations = expirations;
+  if (!fs::exists(impl->metadata_dir() / "root.json")) {
+    return make_unexpected(fmt::format("{}: not found (has `airlock keys init` run?)",
+                                       (impl->metadata_dir() / "root.json").string()));
+  }
+  auto file_lock = impl->lock_exclusive();
+  if (!file_lock) {
+    return make_unexpected(file_lock.error());
+  }
+  if (auto ok = impl->load(); !ok) {
+    return make_unexpected(ok.error());
   }
   return std::unique_ptr<Repository>(new Repository(std::move(impl)));
 }
@@ -1265,6 +1326,13 @@ Expected<void>
 Repository::publish(const std::vector<Target>& targets, Time now)
 {
   std::lock_guard lock(m_impl->mutex);
+  auto file_lock = m_impl->lock_exclusive();
+  if (!file_lock) {
+    return make_unexpected(file_lock.error());
+  }
+  if (auto ok = m_impl->reload_if_changed(); !ok) {
+    return make_unexpected(ok.error());
+  }
   return m_impl->sign_and_publish(&targets, now, Seconds{0}, false, nullptr);
 }
 
@@ -1272,6 +1340,13 @@ Expected<bool>
 Repository::refresh(Time now, Seconds margin)
 {
   std::lock_guard lock(m_impl->mutex);
+  auto file_lock = m_impl->lock_exclusive();
+  if (!file_lock) {
+    return make_unexpected(file_lock.error());
+  }
+  if (auto ok = m_impl->reload_if_changed(); !ok) {
+    return make_unexpected(ok.error());
+  }
   bool changed = false;
   if (auto ok = m_impl->sign_and_publish(nullptr, now, margin, true, &changed); !ok) {
     return make_unexpected(ok.error());
@@ -1283,6 +1358,13 @@ Expected<void>
 Repository::rotate_online_keys(Time now, const fs::path& root_key_path)
 {
   std::lock_guard lock(m_impl->mutex);
+  auto file_lock = m_impl->lock_exclusive();
+  if (!file_lock) {
+    return make_unexpected(file_lock.error());
+  }
+  if (auto ok = m_impl->reload_if_changed(); !ok) {
+    return make_unexpected(ok.error());
+  }
   const fs::path root_path = root_key_path.empty() ? m_impl->default_root_key() : root_key_path;
   if (auto ok = settle_new_key(root_path, m_impl->root_signed, "root"); !ok) {
     return ok;
@@ -1338,6 +1420,13 @@ Expected<void>
 Repository::rotate_root_key(Time now, const fs::path& root_key_path)
 {
   std::lock_guard lock(m_impl->mutex);
+  auto file_lock = m_impl->lock_exclusive();
+  if (!file_lock) {
+    return make_unexpected(file_lock.error());
+  }
+  if (auto ok = m_impl->reload_if_changed(); !ok) {
+    return make_unexpected(ok.error());
+  }
   const fs::path root_path = root_key_path.empty() ? m_impl->default_root_key() : root_key_path;
   if (auto ok = settle_new_key(root_path, m_impl->root_signed, "root"); !ok) {
     return ok;
@@ -1373,6 +1462,13 @@ Expected<void>
 Repository::renew_root(Time now, const fs::path& root_key_path)
 {
   std::lock_guard lock(m_impl->mutex);
+  auto file_lock = m_impl->lock_exclusive();
+  if (!file_lock) {
+    return make_unexpected(file_lock.error());
+  }
+  if (auto ok = m_impl->reload_if_changed(); !ok) {
+    return make_unexpected(ok.error());
+  }
   const fs::path root_path = root_key_path.empty() ? m_impl->default_root_key() : root_key_path;
   if (auto ok = settle_new_key(root_path, m_impl->root_signed, "root"); !ok) {
     return ok;

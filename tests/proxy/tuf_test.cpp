@@ -202,6 +202,48 @@ tamper(std::string bytes)
   return bytes;
 }
 
+// One ed25519 key listed under two key ids (the second object has an extra field, so its
+// id differs) must count once toward a threshold of 2.
+TEST(TufVerify, OneKeyUnderTwoKeyIdsIsOneSigner)
+{
+  ASSERT_GE(sodium_init(), 0);
+  std::array<unsigned char, crypto_sign_PUBLICKEYBYTES> pk{};
+  std::array<unsigned char, crypto_sign_SECRETKEYBYTES> sk{};
+  crypto_sign_keypair(pk.data(), sk.data());
+  std::string pk_hex(pk.size() * 2 + 1, '\0');
+  sodium_bin2hex(pk_hex.data(), pk_hex.size(), pk.data(), pk.size());
+  pk_hex.pop_back();
+  const json::object key{{"keytype", "ed25519"}, {"scheme", "ed25519"}, {"keyval", {{"public", pk_hex}}}};
+  auto twin = key;
+  twin["x-note"] = "same key";
+  const auto id1 = Sha256::of(*canonical_json(key)).hex();
+  const auto id2 = Sha256::of(*canonical_json(twin)).hex();
+  const json::object role{{"keyids", json::array{json::string(id1), json::string(id2)}}, {"threshold", 2}};
+  const json::object signed_part{{"_type", "root"},
+                                 {"spec_version", "1.0.31"},
+                                 {"version", 1},
+                                 {"expires", "2030-01-01T00:00:00Z"},
+                                 {"consistent_snapshot", true},
+                                 {"keys", {{id1, key}, {id2, twin}}},
+                                 {"roles", {{"root", role}, {"targets", role}, {"snapshot", role}, {"timestamp", role}}}};
+  const auto message = *canonical_json(signed_part);
+  std::array<unsigned char, crypto_sign_BYTES> sig{};
+  crypto_sign_detached(sig.data(), nullptr, reinterpret_cast<const unsigned char*>(message.data()), message.size(),
+                       sk.data());
+  std::string sig_hex(sig.size() * 2 + 1, '\0');
+  sodium_bin2hex(sig_hex.data(), sig_hex.size(), sig.data(), sig.size());
+  sig_hex.pop_back();
+  const json::object root{{"signed", signed_part},
+                          {"signatures", json::array{json::object{{"keyid", id1}, {"sig", sig_hex}},
+                                                     json::object{{"keyid", id2}, {"sig", sig_hex}}}}};
+  const auto fetch = [](std::string_view, std::uint64_t) -> Expected<std::optional<std::string>> {
+    return std::nullopt;
+  };
+  auto verified = verify_repository(*canonical_json(root), fetch, k_t0);
+  ASSERT_FALSE(verified);
+  EXPECT_EQ(verified.error(), "root (pinned): 1 of 2 required signatures are valid (wrong key or tampered metadata)");
+}
+
 TEST_F(TufRepositoryTest, InitWritesKeysPrivateAndTheFirstRoot)
 {
   init();
@@ -577,6 +619,24 @@ TEST_F(TufRepositoryTest, OnlineKeyRotationVerifiesFromTheOriginalRoot)
   publish(snapshot_targets("ci-2", "b"), k_t0 + 3h);
   verified = verify(k_t0 + 3h, &trusted);
   ASSERT_TRUE(verified) << verified.error();
+}
+
+TEST_F(TufRepositoryTest, AnotherProcessRotatingIsNoticedBeforeTheNextWrite)
+{
+  init();
+  publish(snapshot_targets("ci-1", "a"));
+  // `airlock keys rotate` beside the running server: a second Repository on the directory.
+  auto cli = Repository::open(m_dir.path());
+  ASSERT_TRUE(cli) << cli.error();
+  auto rotated = (*cli)->rotate_online_keys(k_t0 + 1h);
+  ASSERT_TRUE(rotated) << rotated.error();
+  cli->reset();
+  // The server's next publication reloads the new keys instead of signing with retired ones.
+  publish(snapshot_targets("ci-2", "b"), k_t0 + 2h);
+  EXPECT_EQ(m_repo->root_version(), 2u);
+  auto verified = verify(k_t0 + 2h);
+  ASSERT_TRUE(verified) << verified.error();
+  EXPECT_EQ(verified->targets, sorted(snapshot_targets("ci-2", "b")));
 }
 
 TEST_F(TufRepositoryTest, RootRotationVerifiesFromTheOriginalRoot)
