@@ -38,6 +38,9 @@ struct Tables
   lmdb::Table decisions;
   lmdb::Table audit;
   lmdb::Table tokens;
+  lmdb::Table snapshots;
+  lmdb::Table snapshot_files;
+  lmdb::Table checks;
 };
 
 Tables
@@ -53,6 +56,9 @@ open_tables(const lmdb::Env& env)
     txn.open_table("decisions"),
     txn.open_table("audit"),
     txn.open_table("tokens"),
+    txn.open_table("snapshots"),
+    txn.open_table("snapshot_files"),
+    txn.open_table("checks"),
   };
   txn.commit();
   return tables;
@@ -212,7 +218,7 @@ public:
       const lmdb::ReadTxn txn(m_env);
       indexed = check_blob_index(txn);
       check_files(txn);
-      check_review_tables(txn);
+      check_kept_tables(txn);
     }
     std::vector<DiskBlob> on_disk;
     std::vector<Sha256> corrupt;
@@ -334,10 +340,11 @@ private:
     });
   }
 
-  // Decisions, the audit log and tokens are only read: fsck reports a broken record there
-  // and leaves it for a human, since none of it can be rebuilt from anything else.
+  // Decisions, the audit log, tokens, snapshots and check results are only read: fsck reports
+  // a broken record there and leaves it for a human, since none of it is derived from the
+  // blobs or the listings.
   void
-  check_review_tables(const lmdb::Txn& txn)
+  check_kept_tables(const lmdb::Txn& txn)
   {
     const auto report = [&](const lmdb::Table& table, std::string_view key, std::string_view what) {
       add(FsckIssue::bad_record, where(table, key),
@@ -359,6 +366,22 @@ private:
       const auto record = codec::decode_token(value);
       if (!record || record->id != key) {
         report(m_tables.tokens, key, record ? "names another token" : "value does not decode");
+      }
+    });
+    txn.for_each(m_tables.snapshots, "", [&](std::string_view key, std::string_view value) {
+      const auto record = codec::decode_snapshot(value);
+      if (!record || record->name != key) {
+        report(m_tables.snapshots, key, record ? "names another snapshot" : "value does not decode");
+      }
+    });
+    txn.for_each(m_tables.snapshot_files, "", [&](std::string_view key, std::string_view value) {
+      if (!codec::decode_listing(value)) {
+        report(m_tables.snapshot_files, key, "value does not decode");
+      }
+    });
+    txn.for_each(m_tables.checks, "", [&](std::string_view key, std::string_view value) {
+      if (!codec::decode_checks(value)) {
+        report(m_tables.checks, key, "value does not decode");
       }
     });
   }

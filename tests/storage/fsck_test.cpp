@@ -427,9 +427,13 @@ TEST_F(FsckTest, broken_records_elsewhere_are_reported_and_never_touched)
   damage("audit", "\x00\x00\x00\x00\x00\x00\x00\x09"s, "\x01");
   damage("audit", "short", "\x01");
   damage("tokens", "bad", "\x01");
-  const auto decisions = raw_table("decisions");
-  const auto audit = raw_table("audit");
-  const auto tokens = raw_table("tokens");
+  damage("snapshots", "s", "\x01");
+  damage("snapshot_files", "s\0q"s, "\x01");
+  damage("checks", "q\0q-1.0.tar.gz"s, "\x01");
+  std::map<std::string, std::map<std::string, std::string>> kept;
+  for (const char* table : {"decisions", "audit", "tokens", "snapshots", "snapshot_files", "checks"}) {
+    kept[table] = raw_table(table);
+  }
 
   for (const auto repair : {Repair::no, Repair::yes}) {
     const auto report = check(repair);
@@ -440,6 +444,9 @@ TEST_F(FsckTest, broken_records_elsewhere_are_reported_and_never_touched)
                                  "bad-record audit key 0000000000000009",
                                  "bad-record audit key short",
                                  "bad-record tokens key bad",
+                                 "bad-record snapshots key s",
+                                 "bad-record snapshot_files key s\\0q",
+                                 "bad-record checks key q\\0q-1.0.tar.gz",
                                }));
     EXPECT_FALSE(report.ok());
     EXPECT_EQ(report.problems[2].detail,
@@ -447,9 +454,9 @@ TEST_F(FsckTest, broken_records_elsewhere_are_reported_and_never_touched)
     EXPECT_EQ(report.problems[4].detail,
               "key is not an 8-byte id; fsck never changes audit: restore the index from a backup");
   }
-  EXPECT_EQ(raw_table("decisions"), decisions);
-  EXPECT_EQ(raw_table("audit"), audit);
-  EXPECT_EQ(raw_table("tokens"), tokens);
+  for (const auto& [table, content] : kept) {
+    EXPECT_EQ(raw_table(table.c_str()), content) << table;
+  }
 }
 
 TEST_F(FsckTest, repair_of_everything_at_once_leaves_review_data_alone)

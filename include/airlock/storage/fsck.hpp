@@ -58,9 +58,10 @@ struct FsckReport
 };
 
 // Checks the store at `options.path` (what FsckIssue lists; blobs are hashed in bounded
-// memory) and, with Repair::yes, fixes what can be rebuilt; decisions, audit and tokens are
-// never changed. Opens the index itself: no Store on the path may be open in this process, and
-// Repair::yes must not run beside a server. Throws StorageError when there is no store there.
+// memory) and, with Repair::yes, fixes what can be rebuilt; decisions, audit, tokens,
+// snapshots and check results are only read. Opens the index itself: no Store on the path may
+// be open in this process, and Repair::yes must not run beside a server. Throws StorageError
+// when there is no store there.
 FsckReport fsck(const Options& options, Repair repair);
 
 } // namespace airlock::storage
