@@ -319,7 +319,21 @@ CheckRunner::inspect_wheel(const storage::FileRecord& file, storage::FileChecks&
     checks.inspection_error = std::move(why);
   };
   if (file.size == 0) {
-    fail("upstream declared no size, so the archive directory cannot be located");
+    // Upstream listed no size (HTML pages do not): ask for one byte and read the total.
+    std::uint64_t size = 0;
+    if (auto blob = m_store.blobs().open(file.sha256)) {
+      size = blob->size;
+    } else if (auto probe = co_await m_upstream.get_stream(file.url, 1, UpstreamClient::Range{0, 1}); probe) {
+      size = (*probe)->range_total().value_or(0);
+    }
+    if (size == 0) {
+      ++checks.attempts;
+      AIRLOCK_LOG(warn, "inspecting {}: cannot learn its size (will retry)", file.filename);
+      co_return;
+    }
+    auto sized = file;
+    sized.size = size;
+    co_await inspect_wheel(sized, checks);
     co_return;
   }
   const std::uint64_t tail_length = policy::tail_read_size(file.size);

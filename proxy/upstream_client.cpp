@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdlib>
 
 namespace airlock::proxy {
@@ -476,6 +477,23 @@ UpstreamBody::content_length() const
     return *length;
   }
   return std::nullopt;
+}
+
+std::optional<std::uint64_t>
+UpstreamBody::range_total() const
+{
+  const std::string_view range = m_state->parser.get()[http::field::content_range];
+  const auto slash = range.rfind('/');
+  if (!range.starts_with("bytes ") || slash == std::string_view::npos) {
+    return std::nullopt;
+  }
+  std::uint64_t total = 0;
+  const auto digits = range.substr(slash + 1);
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), total);
+  if (ec != std::errc{} || end != digits.data() + digits.size()) {
+    return std::nullopt;
+  }
+  return total;
 }
 
 Awaitable<Expected<std::size_t>>

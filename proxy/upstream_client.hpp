@@ -82,6 +82,8 @@ public:
 
   unsigned status() const;
   std::optional<std::uint64_t> content_length() const;
+  // The whole file's size from a 206's Content-Range ("bytes 0-0/12345"), or nullopt.
+  std::optional<std::uint64_t> range_total() const;
   // Reads the next bytes into `buffer`; 0 means the body is complete. Fails on a timeout,
   // a connection that breaks early, or a body longer than the limit.
   Awaitable<Expected<std::size_t>> read_some(std::span<char> buffer);
