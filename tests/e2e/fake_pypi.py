@@ -10,7 +10,8 @@ ThreadingHTTPServer bound to 127.0.0.1 port 0:
                                     301 from a non-normalized name to the normalized one
   GET /packages/<sha256>/<filename>           the file (Range requests answer 206)
   GET /packages/<sha256>/<filename>.metadata  its core metadata (PEP 658)
-  GET /integrity/<p>/<v>/<filename>/provenance  always 404: no provenance (PEP 740)
+  GET /integrity/<p>/<v>/<filename>/provenance  FakeFile.provenance when set (PEP 740),
+                                    else 404: no provenance
   GET /-/counts                     the request counters as JSON (debugging)
 
 Wheels are built on the fly and deterministically: a valid py3-none-any wheel holding
@@ -135,6 +136,9 @@ class FakeFile:
     truncate: bool = False           # send the full Content-Length, close after half the body
     status: Optional[int] = None     # answer this status (e.g. 500) instead of the file
     slow: Optional[float] = None     # drip the body over this many seconds
+    # PEP 740: a provenance document served at the Integrity API path (and advertised as the
+    # "provenance" URL of the JSON page); None = no provenance (404), as before.
+    provenance: Optional[bytes] = None
 
     @property
     def sha256(self) -> str:
@@ -165,6 +169,9 @@ class FakeFile:
 
     def path(self) -> str:
         return f"/packages/{self.sha256}/{self.filename}"
+
+    def integrity_path(self) -> str:
+        return f"/integrity/{self.project}/{self.version}/{self.filename}/provenance"
 
 
 class Counters:
@@ -259,6 +266,15 @@ class FakePyPI:
                         return f
         raise KeyError(filename)
 
+    def provenance_of(self, project: str, version: str, filename: str) -> Optional[FakeFile]:
+        """The file an Integrity API path names, if project, version and filename match."""
+        with self._lock:
+            proj = self._projects.get(normalize(project))
+            for f in (proj["files"] if proj else []):
+                if f.filename == filename and f.version == version:
+                    return f
+        return None
+
     def files(self, name: str) -> list[FakeFile]:
         with self._lock:
             return list(self._projects[normalize(name)]["files"])
@@ -330,7 +346,8 @@ class FakePyPI:
                 "size": f.size,
                 "requires-python": f.requires_python,
                 "yanked": f.yanked,
-                "provenance": None,
+                "provenance": (self.base_url + f.integrity_path()
+                               if f.provenance is not None else None),
             }
             if f.upload_time is not None:
                 e["upload-time"] = format_upload_time(f.upload_time)
@@ -475,6 +492,10 @@ class _Handler(BaseHTTPRequestHandler):
             m = re.fullmatch(r"/integrity/([^/]+)/([^/]+)/([^/]+)/provenance", path)
             if m:
                 self.model.counts.add("integrity", m.group(3))
+                f = self.model.provenance_of(m.group(1), m.group(2), m.group(3))
+                if f is not None and f.provenance is not None:
+                    return self._send(200, f.provenance, "application/vnd.pypi.integrity.v1+json",
+                                      head=head)
                 return self._send(404, b'{"message": "No provenance available"}',
                                   "application/json", head=head)
             self.model.counts.add("other", path)
