@@ -62,7 +62,9 @@ struct Expirations
 
 // The signing side, rooted in <dir>: keys/ (ed25519 seeds as hex, files 0600: targets, snapshot,
 // timestamp, bins and, unless kept offline, root) and metadata/ (every published version, as
-// served under /tuf/metadata/). Thread-safe; one Repository per directory per process.
+// served under /tuf/metadata/). Thread-safe. Writers in several processes (the server and
+// `airlock keys ...`) are serialized by an flock on <dir>/lock, and each reloads what another
+// published or rotated before it writes.
 class Repository
 {
 public:
