@@ -1,5 +1,7 @@
 #include "exchange.hpp"
 
+#include <airlock/util/sha256.hpp>
+
 #include <optional>
 
 namespace airlock::proxy {
@@ -14,21 +16,6 @@ finish_headers(Exchange& exchange, http::response<Body>& response)
   response.keep_alive(exchange.keep_alive);
   response.set(http::field::server, "airlock");
   exchange.status = response.result_int();
-}
-
-int
-hex_digit(char c)
-{
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
 }
 
 } // namespace
@@ -105,8 +92,8 @@ percent_decode(std::string_view text)
       if (i + 2 >= text.size()) {
         return std::nullopt;
       }
-      const int hi = hex_digit(text[i + 1]);
-      const int lo = hex_digit(text[i + 2]);
+      const int hi = hex_digit_value(text[i + 1]);
+      const int lo = hex_digit_value(text[i + 2]);
       if (hi < 0 || lo < 0) {
         return std::nullopt;
       }

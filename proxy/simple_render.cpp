@@ -1,5 +1,7 @@
 #include <airlock/proxy/simple_api.hpp>
 
+#include <airlock/policy/version.hpp>
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -7,6 +9,7 @@
 #include <cstdint>
 #include <span>
 #include <tuple>
+#include <optional>
 #include <vector>
 
 // Rendering is on the hot path of every page-cache miss, so everything is appended into one
@@ -287,211 +290,28 @@ file_url(const ProjectPage& page, const storage::FileRecord& file, std::string& 
 
 // ---- versions --------------------------------------------------------------------------------
 
-// A PEP 440 sort key: epoch, release (trailing zeros ignored), pre, post, dev, local. Strings
-// that are not PEP 440 sort before all valid versions, among themselves as strings. The key owns
-// no memory, so sorting a few thousand is cheap; a release of more than k_max_release parts is
-// treated as not PEP 440 (no real project has one).
-constexpr std::size_t k_max_release = 8;
-
-struct VersionKey
-{
-  bool valid = false;
-  std::uint64_t epoch = 0;
-  std::array<std::uint64_t, k_max_release> release{}; // zero-padded, so arrays compare as PEP 440
-  std::size_t release_size = 0;
-  // Phase of the pre-release slot: 0 = dev-only release (1.0.dev1 sorts before 1.0a1),
-  // 1 = pre-release (with pre_kind a=0 b=1 rc=2 and pre_number), 2 = none.
-  int pre_phase = 2;
-  int pre_kind = 0;
-  std::uint64_t pre_number = 0;
-  bool has_post = false;
-  std::uint64_t post = 0;
-  bool has_dev = false;
-  std::uint64_t dev = 0;
-  std::string_view local; // into the version string
-};
-
-class VersionParser
-{
-public:
-  explicit VersionParser(std::string_view text) : m_text(text) {}
-
-  VersionKey parse()
-  {
-    VersionKey key;
-    if (!m_text.empty() && (m_text[0] == 'v' || m_text[0] == 'V')) {
-      ++m_pos;
-    }
-    std::uint64_t first = 0;
-    if (!number(first)) {
-      return key;
-    }
-    if (consume("!")) {
-      key.epoch = first;
-      if (!number(first)) {
-        return key;
-      }
-    }
-    key.release[key.release_size++] = first;
-    while (m_pos + 1 < m_text.size() && m_text[m_pos] == '.' && is_digit(m_text[m_pos + 1])) {
-      if (key.release_size == k_max_release) {
-        return key;
-      }
-      ++m_pos;
-      std::uint64_t part = 0;
-      number(part);
-      key.release[key.release_size++] = part;
-    }
-
-    const auto save = m_pos;
-    separator();
-    int kind = -1;
-    if (consume("alpha") || consume("a")) {
-      kind = 0;
-    } else if (consume("beta") || consume("b")) {
-      kind = 1;
-    } else if (consume("rc") || consume("c") || consume("preview") || consume("pre")) {
-      kind = 2;
-    }
-    if (kind >= 0) {
-      separator();
-      key.pre_phase = 1;
-      key.pre_kind = kind;
-      number(key.pre_number);
-    } else {
-      m_pos = save;
-    }
-
-    const auto before_post = m_pos;
-    if (consume("-") && is_digit(peek())) {
-      key.has_post = true;
-      number(key.post);
-    } else {
-      m_pos = before_post;
-      separator();
-      if (consume("post") || consume("rev") || consume("r")) {
-        separator();
-        key.has_post = true;
-        number(key.post);
-      } else {
-        m_pos = before_post;
-      }
-    }
-
-    const auto before_dev = m_pos;
-    separator();
-    if (consume("dev")) {
-      separator();
-      key.has_dev = true;
-      number(key.dev);
-    } else {
-      m_pos = before_dev;
-    }
-
-    if (consume("+")) {
-      key.local = m_text.substr(m_pos);
-      m_pos = m_text.size();
-    }
-    key.valid = m_pos == m_text.size();
-    if (key.pre_phase == 2 && !key.has_post && key.has_dev) {
-      key.pre_phase = 0;
-    }
-    return key;
-  }
-
-private:
-  static bool is_digit(char c) { return c >= '0' && c <= '9'; }
-  char peek() const { return m_pos < m_text.size() ? m_text[m_pos] : '\0'; }
-
-  bool number(std::uint64_t& value)
-  {
-    const auto* begin = m_text.data() + m_pos;
-    const auto [end, ec] = std::from_chars(begin, m_text.data() + m_text.size(), value);
-    if (ec != std::errc{}) {
-      return false;
-    }
-    m_pos += static_cast<std::size_t>(end - begin);
-    return true;
-  }
-
-  void separator()
-  {
-    if (peek() == '.' || peek() == '-' || peek() == '_') {
-      ++m_pos;
-    }
-  }
-
-  bool consume(std::string_view word)
-  {
-    const auto candidate = m_text.substr(m_pos, word.size());
-    if (candidate.size() != word.size()) {
-      return false;
-    }
-    for (std::size_t i = 0; i < word.size(); ++i) {
-      const char c = candidate[i] >= 'A' && candidate[i] <= 'Z'
-                       ? static_cast<char>(candidate[i] - 'A' + 'a')
-                       : candidate[i];
-      if (c != word[i]) {
-        return false;
-      }
-    }
-    m_pos += word.size();
-    return true;
-  }
-
-  std::string_view m_text;
-  std::size_t m_pos = 0;
-};
-
-bool
-version_less(const std::pair<VersionKey, std::string_view>& a,
-             const std::pair<VersionKey, std::string_view>& b)
-{
-  const auto& x = a.first;
-  const auto& y = b.first;
-  if (x.valid != y.valid) {
-    return !x.valid;
-  }
-  if (!x.valid) {
-    return a.second < b.second;
-  }
-  if (x.epoch != y.epoch) {
-    return x.epoch < y.epoch;
-  }
-  if (x.release != y.release) {
-    return x.release < y.release;
-  }
-  // "No post" sorts before any post; "no dev" after any dev; no local before any local.
-  const auto rest = [](const VersionKey& k) {
-    return std::tuple(k.pre_phase,
-                      k.pre_kind,
-                      k.pre_number,
-                      k.has_post,
-                      k.post,
-                      !k.has_dev,
-                      k.dev,
-                      !k.local.empty(),
-                      k.local);
-  };
-  if (rest(x) != rest(y)) {
-    return rest(x) < rest(y);
-  }
-  // Equal under PEP 440 ("1.0" and "1.0.0"): keep the output deterministic.
-  return a.second < b.second;
-}
-
+// The distinct versions of the files in PEP 440 order (policy::Version, the one PEP 440
+// implementation); strings that are not PEP 440 sort first, among themselves as strings.
 std::vector<std::string_view>
 sorted_versions(std::span<const storage::FileRecord> files)
 {
-  std::vector<std::pair<VersionKey, std::string_view>> keyed;
+  std::vector<std::pair<std::optional<policy::Version>, std::string_view>> keyed;
   keyed.reserve(files.size());
   for (const auto& file : files) {
     if (!file.version.empty()) {
-      keyed.emplace_back(VersionParser(file.version).parse(), file.version);
+      keyed.emplace_back(policy::Version::parse(file.version), file.version);
     }
   }
-  // The order ends in a comparison of the strings, so equal strings end up side by side.
-  std::sort(keyed.begin(), keyed.end(), version_less);
+  std::sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) {
+    if (a.first.has_value() != b.first.has_value()) {
+      return !a.first.has_value();
+    }
+    if (a.first && *a.first != *b.first) {
+      return *a.first < *b.first;
+    }
+    // Equal under PEP 440 ("1.0" and "1.0.0"): the strings keep the output deterministic.
+    return a.second < b.second;
+  });
   std::vector<std::string_view> out;
   out.reserve(keyed.size());
   for (const auto& [key, version] : keyed) {

@@ -13,8 +13,10 @@ struct MdCtxDeleter
   void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
 };
 
+} // namespace
+
 int
-hex_value(char c)
+hex_digit_value(char c)
 {
   if (c >= '0' && c <= '9') {
     return c - '0';
@@ -28,7 +30,6 @@ hex_value(char c)
   return -1;
 }
 
-} // namespace
 
 std::string
 Sha256::hex() const
@@ -50,8 +51,8 @@ Sha256::from_hex(std::string_view hex)
   }
   Sha256 out;
   for (size_t i = 0; i < 32; ++i) {
-    const int hi = hex_value(hex[2 * i]);
-    const int lo = hex_value(hex[2 * i + 1]);
+    const int hi = hex_digit_value(hex[2 * i]);
+    const int lo = hex_digit_value(hex[2 * i + 1]);
     if (hi < 0 || lo < 0) {
       return std::nullopt;
     }

@@ -11,6 +11,9 @@
 
 namespace airlock {
 
+// The value of a hex digit (either case), or -1.
+int hex_digit_value(char c);
+
 // A SHA-256 digest: the key of the blob store.
 struct Sha256
 {
