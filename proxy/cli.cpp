@@ -276,11 +276,13 @@ provenance_text(const json::value& provenance)
   const auto& object = provenance.as_object();
   std::string out = object.contains("status") ? text_of(object.at("status")) : "-";
   if (const auto* publisher = object.if_contains("publisher"); publisher != nullptr && publisher->is_object()) {
-    for (const char* key : {"repository", "workflow"}) {
+    for (const char* key : {"kind", "repository", "workflow"}) {
       if (const auto* part = publisher->as_object().if_contains(key); part != nullptr && part->is_string()) {
         out += " " + std::string(part->as_string());
       }
     }
+  } else if (const auto* reason = object.if_contains("reason"); reason != nullptr && reason->is_string()) {
+    out += " (" + std::string(reason->as_string()) + ")"; // why not verified
   }
   return out;
 }
