@@ -857,6 +857,9 @@ struct Repository::Impl
   Expected<void> load();
   Expected<Fd> lock_exclusive() const;
   Expected<void> reload_if_changed();
+  // With both locks held: brings the state up to date, then loads the root key at `path`,
+  // checking that it is the key root.json names (shared by every root change).
+  Expected<SigningKey> load_root_key(const fs::path& path);
 };
 
 Expected<void>
@@ -1354,6 +1357,27 @@ Repository::refresh(Time now, Seconds margin)
   return changed;
 }
 
+Expected<SigningKey>
+Repository::Impl::load_root_key(const fs::path& path)
+{
+  if (auto ok = reload_if_changed(); !ok) {
+    return make_unexpected(ok.error());
+  }
+  if (auto ok = settle_new_key(path, root_signed, "root"); !ok) {
+    return make_unexpected(ok.error());
+  }
+  auto key = SigningKey::load(path);
+  if (!key) {
+    return key;
+  }
+  const auto& root_keyids = root_signed.at("roles").at("root").at("keyids").as_array();
+  if (root_keyids.empty() || view(root_keyids[0].as_string()) != key->keyid()) {
+    return make_unexpected(
+      fmt::format("{}: not the root key of root.json version {}", path.string(), root_version));
+  }
+  return key;
+}
+
 Expected<void>
 Repository::rotate_online_keys(Time now, const fs::path& root_key_path)
 {
@@ -1362,21 +1386,10 @@ Repository::rotate_online_keys(Time now, const fs::path& root_key_path)
   if (!file_lock) {
     return make_unexpected(file_lock.error());
   }
-  if (auto ok = m_impl->reload_if_changed(); !ok) {
-    return make_unexpected(ok.error());
-  }
   const fs::path root_path = root_key_path.empty() ? m_impl->default_root_key() : root_key_path;
-  if (auto ok = settle_new_key(root_path, m_impl->root_signed, "root"); !ok) {
-    return ok;
-  }
-  auto root_key = SigningKey::load(root_path);
+  auto root_key = m_impl->load_root_key(root_path);
   if (!root_key) {
     return make_unexpected(root_key.error());
-  }
-  const auto& root_keyids = m_impl->root_signed.at("roles").at("root").at("keyids").as_array();
-  if (root_keyids.empty() || view(root_keyids[0].as_string()) != root_key->keyid()) {
-    return make_unexpected(fmt::format("{}: not the root key of root.json version {}", root_path.string(),
-                                       m_impl->root_version));
   }
 
   const auto keys = m_impl->keys_dir();
@@ -1424,21 +1437,10 @@ Repository::rotate_root_key(Time now, const fs::path& root_key_path)
   if (!file_lock) {
     return make_unexpected(file_lock.error());
   }
-  if (auto ok = m_impl->reload_if_changed(); !ok) {
-    return make_unexpected(ok.error());
-  }
   const fs::path root_path = root_key_path.empty() ? m_impl->default_root_key() : root_key_path;
-  if (auto ok = settle_new_key(root_path, m_impl->root_signed, "root"); !ok) {
-    return ok;
-  }
-  auto old_key = SigningKey::load(root_path);
+  auto old_key = m_impl->load_root_key(root_path);
   if (!old_key) {
     return make_unexpected(old_key.error());
-  }
-  const auto& root_keyids = m_impl->root_signed.at("roles").at("root").at("keyids").as_array();
-  if (root_keyids.empty() || view(root_keyids[0].as_string()) != old_key->keyid()) {
-    return make_unexpected(fmt::format("{}: not the root key of root.json version {}", root_path.string(),
-                                       m_impl->root_version));
   }
   auto new_key = SigningKey::generate();
   if (auto ok = write_new_key(new_key, root_path); !ok) {
@@ -1466,21 +1468,10 @@ Repository::renew_root(Time now, const fs::path& root_key_path)
   if (!file_lock) {
     return make_unexpected(file_lock.error());
   }
-  if (auto ok = m_impl->reload_if_changed(); !ok) {
-    return make_unexpected(ok.error());
-  }
   const fs::path root_path = root_key_path.empty() ? m_impl->default_root_key() : root_key_path;
-  if (auto ok = settle_new_key(root_path, m_impl->root_signed, "root"); !ok) {
-    return ok;
-  }
-  auto root_key = SigningKey::load(root_path);
+  auto root_key = m_impl->load_root_key(root_path);
   if (!root_key) {
     return make_unexpected(root_key.error());
-  }
-  const auto& root_keyids = m_impl->root_signed.at("roles").at("root").at("keyids").as_array();
-  if (root_keyids.empty() || view(root_keyids[0].as_string()) != root_key->keyid()) {
-    return make_unexpected(fmt::format("{}: not the root key of root.json version {}", root_path.string(),
-                                       m_impl->root_version));
   }
   auto root = m_impl->root_signed;
   root["version"] = m_impl->root_version + 1;
