@@ -222,8 +222,14 @@ scope_text(std::string_view project, std::string_view version, std::string_view 
 } // namespace
 
 AdminApi::AdminApi(const policy::Policy& policy, const Clock& clock, storage::Store& store, ProjectIndex& index,
-                   SnapshotService& snapshots, Writer& writer)
-  : m_policy(policy), m_clock(clock), m_store(store), m_index(index), m_snapshots(snapshots), m_writer(writer)
+                   SnapshotService& snapshots, Writer& writer, std::function<void()> publish_snapshots)
+  : m_policy(policy),
+    m_clock(clock),
+    m_store(store),
+    m_index(index),
+    m_snapshots(snapshots),
+    m_writer(writer),
+    m_publish_snapshots(std::move(publish_snapshots))
 {
 }
 
@@ -512,6 +518,9 @@ AdminApi::decide(Exchange& exchange, std::string_view action, const std::string&
   if (action == "block") {
     co_await m_writer.run([&] { record_snapshot_withholds(entry, affected); });
   }
+  if (action != "approve") {
+    co_await m_writer.run([&] { m_publish_snapshots(); }); // what snapshots withhold may have changed
+  }
   AIRLOCK_LOG(info, "{} {} {}: {} -> {} ({})", actor, action, scope, entry.before, entry.after, *reason);
 
   json::array files;
@@ -673,6 +682,7 @@ AdminApi::create_snapshot(Exchange& exchange, const std::string& actor)
   }
   AIRLOCK_LOG(info, "{} created snapshot {} ({} projects, {} files)", actor, created->name, created->projects,
               created->files);
+  co_await m_writer.run([&] { m_publish_snapshots(); });
   co_await send_json(exchange, http::status::created, snapshot_json(*created));
 }
 

@@ -7,6 +7,7 @@
 #include <airlock/policy/policy.hpp>
 #include <airlock/storage/store.hpp>
 
+#include <functional>
 #include <span>
 #include <string_view>
 
@@ -22,8 +23,9 @@ class Writer;
 class AdminApi
 {
 public:
+  // `publish_snapshots` re-signs what snapshots serve (TUF); it runs on the writer thread.
   AdminApi(const policy::Policy& policy, const Clock& clock, storage::Store& store, ProjectIndex& index,
-           SnapshotService& snapshots, Writer& writer);
+           SnapshotService& snapshots, Writer& writer, std::function<void()> publish_snapshots);
 
   // Serves one request; `segments` are the path segments after /-/api/v1/.
   Awaitable<void> handle(Exchange& exchange, std::span<const std::string_view> segments);
@@ -45,6 +47,7 @@ private:
   ProjectIndex& m_index;
   SnapshotService& m_snapshots;
   Writer& m_writer;
+  std::function<void()> m_publish_snapshots;
 };
 
 } // namespace airlock::proxy

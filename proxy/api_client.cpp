@@ -107,7 +107,7 @@ make_request(const Connection& connection, std::string_view method, std::string_
 
 template<typename Stream>
 Expected<std::pair<unsigned, std::uint64_t>>
-discard(Stream& stream, http::request<http::string_body>& request)
+discard(Stream& stream, http::request<http::string_body>& request, Sha256Hasher* hasher)
 {
   beast::error_code ec;
   http::write(stream, request, ec);
@@ -127,7 +127,11 @@ discard(Stream& stream, http::request<http::string_body>& request)
     if (ec == http::error::need_buffer) {
       ec = {};
     }
-    total += chunk.size() - parser.get().body().size;
+    const auto got = chunk.size() - parser.get().body().size;
+    if (hasher != nullptr) {
+      hasher->update(std::string_view(chunk.data(), got));
+    }
+    total += got;
   }
   if (ec) {
     return make_unexpected("reading the response failed: " + ec.message());
@@ -139,14 +143,14 @@ discard(Stream& stream, http::request<http::string_body>& request)
 
 Expected<ApiResponse>
 call_api(std::string_view server, std::string_view method, std::string_view target, std::string_view token,
-         std::string_view body)
+         std::string_view body, std::string_view accept)
 {
   auto connection = connect(server);
   if (!connection) {
     return make_unexpected(connection.error());
   }
   auto request = make_request(**connection, method, target, token);
-  request.set(http::field::accept, "application/json");
+  request.set(http::field::accept, accept);
   if (!body.empty()) {
     request.set(http::field::content_type, "application/json");
     request.body() = std::string(body);
@@ -157,7 +161,7 @@ call_api(std::string_view server, std::string_view method, std::string_view targ
 }
 
 Expected<std::pair<unsigned, std::uint64_t>>
-fetch_and_discard(std::string_view server, std::string_view target, std::string_view token)
+fetch_and_discard(std::string_view server, std::string_view target, std::string_view token, Sha256Hasher* hasher)
 {
   auto connection = connect(server);
   if (!connection) {
@@ -166,7 +170,7 @@ fetch_and_discard(std::string_view server, std::string_view target, std::string_
   auto request = make_request(**connection, "GET", target, token);
   request.prepare_payload();
   auto& c = **connection;
-  return c.tls ? discard(*c.tls, request) : discard(*c.plain, request);
+  return c.tls ? discard(*c.tls, request, hasher) : discard(*c.plain, request, hasher);
 }
 
 } // namespace airlock::proxy

@@ -3,6 +3,8 @@
 #include "api_client.hpp"
 #include "auth.hpp"
 
+#include <airlock/proxy/tuf.hpp>
+
 #include <airlock/proxy/config.hpp>
 #include <airlock/proxy/server.hpp>
 #include <airlock/storage/fsck.hpp>
@@ -15,6 +17,8 @@
 #include <sodium.h>
 
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <cstdlib>
 #include <map>
 #include <string>
@@ -39,6 +43,10 @@ commands:
   audit [--project P] [--since TIME]            the audit log (TIME: RFC 3339 or a duration: 7d)
   snapshot create NAME [--prefetch]             freeze the approved files (admin); --prefetch caches them
   snapshot list | show NAME                     describe snapshots
+  keys init [--offline-root-key FILE] [--config FILE]
+                                                create the TUF keys and the first root.json (locally)
+  verify --root ROOT.json --server URL SNAPSHOT [--files]
+                                                CI gate: check a snapshot against its signed TUF metadata
   token create --role reader|reviewer|admin --name NAME [--config FILE]
                                                 make an API token (locally; no server needed)
   fsck [--repair] [--config FILE]               check the store: blobs hash to their names, the
@@ -72,6 +80,7 @@ struct Arguments
   bool json = false;
   bool repair = false;
   bool prefetch = false;
+  bool files = false;
 
   const std::string* option(std::string_view name) const
   {
@@ -83,7 +92,8 @@ struct Arguments
 Arguments
 parse_arguments(int argc, char** argv, int first)
 {
-  static const std::vector<std::string_view> k_valued = {"--config", "--server", "--token", "--reason",
+  static const std::vector<std::string_view> k_valued = {"--config", "--server", "--token", "--reason", "--root",
+                                                         "--offline-root-key",
                                                          "--project", "--since", "--role", "--name",
                                                          "--file", "--limit"};
   Arguments args;
@@ -95,6 +105,10 @@ parse_arguments(int argc, char** argv, int first)
     }
     if (arg == "--prefetch") {
       args.prefetch = true;
+      continue;
+    }
+    if (arg == "--files") {
+      args.files = true;
       continue;
     }
     if (arg == "--repair") {
@@ -531,6 +545,121 @@ snapshot(const Arguments& args)
   throw UsageError("usage: airlock snapshot create NAME [--prefetch] | list | show NAME");
 }
 
+int
+keys(const Arguments& args)
+{
+  if (args.positional.size() != 1 || args.positional[0] != "init") {
+    throw UsageError("usage: airlock keys init [--offline-root-key FILE] [--config FILE]");
+  }
+  const auto config = load(args);
+  const auto dir = config.storage.path / "tuf";
+  const auto* offline = args.option("--offline-root-key");
+  auto created = tuf::Repository::init(dir, SystemClock().now(), offline != nullptr ? *offline : std::string());
+  if (!created) {
+    throw Error(created.error());
+  }
+  const auto root = dir / "metadata" / "1.root.json";
+  if (args.json) {
+    print(json::object{{"root", root.string()}, {"dir", dir.string()}});
+  } else {
+    std::printf("created TUF keys in %s; pin %s in CI (airlock verify --root ...)\n", (dir / "keys").string().c_str(),
+                root.string().c_str());
+  }
+  return 0;
+}
+
+// The CI gate: the TUF chain from a pinned root, then every page (and file) of a snapshot.
+int
+verify(const Arguments& args)
+{
+  expect_positional(args, 1, 1, "verify --root ROOT.json --server URL SNAPSHOT [--files]");
+  const auto* root_path = args.option("--root");
+  if (root_path == nullptr) {
+    throw UsageError("verify needs --root ROOT.json (the root metadata CI pinned)");
+  }
+  std::ifstream in(*root_path, std::ios::binary);
+  if (!in) {
+    throw Error(fmt::format("cannot read {}", *root_path));
+  }
+  std::stringstream root_json;
+  root_json << in.rdbuf();
+  const std::string server = server_url(args);
+  const tuf::Fetch fetch = [&](std::string_view path,
+                               std::uint64_t max_bytes) -> Expected<std::optional<std::string>> {
+    auto response = call_api(server, "GET", "/tuf/" + std::string(path), "", "", "*/*");
+    if (!response) {
+      return make_unexpected(response.error());
+    }
+    if (response->status == 404) {
+      return std::optional<std::string>();
+    }
+    if (response->status != 200) {
+      return make_unexpected(fmt::format("GET /tuf/{}: server answered {}", path, response->status));
+    }
+    if (response->body.size() > max_bytes) {
+      return make_unexpected(fmt::format("GET /tuf/{}: more than {} bytes", path, max_bytes));
+    }
+    return std::optional<std::string>(std::move(response->body));
+  };
+  auto verified = tuf::verify_repository(root_json.str(), fetch, SystemClock().now());
+  if (!verified) {
+    throw Error("TUF: " + verified.error());
+  }
+  const std::string& snapshot = args.positional[0];
+  const std::string prefix = "snapshots/" + snapshot + "/simple/";
+  std::size_t pages = 0;
+  std::size_t files = 0;
+  for (const auto& target : verified->targets) {
+    const bool page = target.path.starts_with(prefix);
+    const bool file = args.files && target.path.starts_with("files/");
+    if (!page && !file) {
+      continue;
+    }
+    if (page) {
+      // Fetch the page as pip would, and check it is the signed one.
+      const bool json_page = target.path.ends_with("/index.json");
+      const std::string url = "/" + target.path.substr(0, target.path.rfind('/') + 1);
+      auto response = call_api(server, "GET", url, "", "",
+                               json_page ? "application/vnd.pypi.simple.v1+json" : "text/html");
+      if (!response || response->status != 200) {
+        throw Error(fmt::format("{}: {}", url, response ? fmt::format("server answered {}", response->status)
+                                                        : response.error()));
+      }
+      if (auto ok = tuf::verify_target(target, response->body); !ok) {
+        throw Error(fmt::format("{} ({}): {}", url, json_page ? "JSON" : "HTML", ok.error()));
+      }
+      ++pages;
+    } else {
+      Sha256Hasher hasher;
+      auto fetched = fetch_and_discard(server, "/" + target.path, "", &hasher);
+      if (!fetched || fetched->first != 200) {
+        throw Error(fmt::format("/{}: {}", target.path,
+                                fetched ? fmt::format("server answered {}", fetched->first) : fetched.error()));
+      }
+      if (auto ok = tuf::verify_target(target, fetched->second, hasher.finish()); !ok) {
+        throw Error(fmt::format("/{}: {}", target.path, ok.error()));
+      }
+      ++files;
+    }
+    if (!args.json) {
+      std::printf("ok  %s\n", target.path.c_str());
+      std::fflush(stdout);
+    }
+  }
+  if (pages == 0) {
+    throw Error(fmt::format("no signed pages for snapshot {} (unknown snapshot?)", snapshot));
+  }
+  if (args.json) {
+    print(json::object{{"snapshot", snapshot}, {"pages", pages}, {"files", files},
+                       {"root_version", verified->root_version}, {"timestamp_version", verified->timestamp_version}});
+  } else {
+    std::printf("verified snapshot %s: %zu pages, %zu files (root v%llu, timestamp v%llu)\n", snapshot.c_str(),
+                pages, files, static_cast<unsigned long long>(verified->root_version),
+                static_cast<unsigned long long>(verified->timestamp_version));
+  }
+  return 0;
+}
+
 // Works on the configured storage directly, so the first admin token needs no server. LMDB
 // lets it run beside a live `airlock serve`.
 int
@@ -668,6 +797,12 @@ run(int argc, char** argv)
     }
     if (command == "snapshot") {
       return snapshot(args);
+    }
+    if (command == "keys") {
+      return keys(args);
+    }
+    if (command == "verify") {
+      return verify(args);
     }
     if (command == "token") {
       if (args.positional.empty() || args.positional[0] != "create") {

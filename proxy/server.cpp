@@ -15,6 +15,7 @@
 
 #include <airlock/policy/filename.hpp>
 #include <airlock/proxy/simple_api.hpp>
+#include <airlock/proxy/tuf.hpp>
 #include <airlock/util/log.hpp>
 
 #include <boost/asio/signal_set.hpp>
@@ -112,7 +113,8 @@ struct Server::Impl
                index.invalidate(project);
                snapshots.invalidate();
              }),
-      admin(policy, clock, store, index, snapshots, writer),
+      tuf(open_tuf(config)),
+      admin(policy, clock, store, index, snapshots, writer, [this] { publish_snapshots(); }),
       acceptor_owner(std::make_unique<tcp::acceptor>(ioc)),
       acceptor(*acceptor_owner)
   {
@@ -156,6 +158,34 @@ struct Server::Impl
   Awaitable<void> handle_provenance(Exchange& exchange, std::string_view project, std::string_view filename);
   std::string state_gauges();
   void begin_shutdown();
+  Awaitable<void> handle_tuf(Exchange& exchange, std::span<const std::string_view> segments);
+  Awaitable<void> refresh_tuf();
+
+  // TUF signs what snapshots serve; `airlock keys init` creates <data>/tuf. Throws
+  // ConfigError when it exists but cannot be opened.
+  static std::unique_ptr<tuf::Repository> open_tuf(const Config& config)
+  {
+    const auto dir = config.storage.path / "tuf";
+    if (!std::filesystem::exists(dir)) {
+      return nullptr;
+    }
+    auto repository = tuf::Repository::open(dir);
+    if (!repository) {
+      throw ConfigError(fmt::format("TUF repository {}: {}", dir.string(), repository.error()));
+    }
+    return std::move(*repository);
+  }
+
+  // Signs the current targets of every snapshot (on the writer thread).
+  void publish_snapshots()
+  {
+    if (!tuf) {
+      return;
+    }
+    if (auto published = tuf->publish(snapshots.tuf_targets(), clock.now()); !published) {
+      AIRLOCK_LOG(error, "TUF: cannot publish the snapshots' metadata: {}", published.error());
+    }
+  }
 
   Config config;
   const Clock& clock;
@@ -171,6 +201,7 @@ struct Server::Impl
   FileService files;
   SnapshotService snapshots;
   CheckRunner checks;
+  std::unique_ptr<tuf::Repository> tuf; // null until `airlock keys init`
   AdminApi admin;
   std::unique_ptr<tcp::acceptor> acceptor_owner;
   tcp::acceptor& acceptor;
@@ -383,11 +414,106 @@ Server::Impl::handle(Exchange& exchange)
     co_await handle_provenance(exchange, segments[1], segments[3]);
     co_return;
   }
+  if (segments.size() >= 3 && segments[0] == "tuf") {
+    co_await handle_tuf(exchange, std::span(segments).subspan(1));
+    co_return;
+  }
   if (segments.size() == 3 && segments[0] == "files") {
     co_await files.serve(exchange, segments[1], segments[2]);
     co_return;
   }
   co_await send_text(exchange, http::status::not_found, "not found");
+}
+
+// TUF: /tuf/metadata/<file> and /tuf/targets/<dir>/<sha256>.<name> (consistent snapshots).
+Awaitable<void>
+Server::Impl::handle_tuf(Exchange& exchange, std::span<const std::string_view> segments)
+{
+  exchange.route = Route::other;
+  if (!tuf) {
+    co_await send_text(exchange, http::status::not_found, "not found: no TUF repository (run airlock keys init)");
+    co_return;
+  }
+  if (segments[0] == "metadata" && segments.size() == 2) {
+    const auto metadata = tuf->metadata(segments[1]);
+    if (!metadata) {
+      co_await send_text(exchange, http::status::not_found, "not found: no such TUF metadata");
+      co_return;
+    }
+    http::response<http::span_body<const char>> response{http::status::ok, 11};
+    response.set(http::field::content_type, "application/json");
+    response.set(http::field::cache_control, "no-cache");
+    response.body() = {metadata->data(), metadata->size()};
+    co_await send(exchange, response);
+    co_return;
+  }
+  std::string rest;
+  for (const auto segment : segments.subspan(1)) {
+    rest += (rest.empty() ? "" : "/") + std::string(segment);
+  }
+  const auto target = segments[0] == "targets" ? tuf::parse_consistent_target_path(rest) : std::nullopt;
+  if (!target) {
+    co_await send_text(exchange, http::status::not_found, "not found");
+    co_return;
+  }
+  if (target->path.starts_with("files/")) {
+    // The bytes are named by their hash: the blob store has them, or they are not served here.
+    if (!store.blobs().contains(target->sha256)) {
+      co_await send_text(exchange, http::status::not_found, "not found: not cached (fetch it under /files/ first)");
+      co_return;
+    }
+    const auto sha = target->sha256;
+    co_await files.serve(exchange, sha.hex(), target->path.substr(target->path.rfind('/') + 1));
+    co_return;
+  }
+  // snapshots/<name>/simple/[<project>/]index.(html|json)
+  const std::string_view path = target->path;
+  const auto slash = path.rfind('/');
+  const auto file_name = path.substr(slash + 1);
+  const auto dir = path.substr(0, slash);
+  std::vector<std::string_view> parts;
+  for (std::size_t start = 0; start <= dir.size();) {
+    const auto next = dir.find('/', start);
+    parts.push_back(dir.substr(start, next == std::string_view::npos ? std::string_view::npos : next - start));
+    if (next == std::string_view::npos) {
+      break;
+    }
+    start = next + 1;
+  }
+  std::shared_ptr<const ProjectView> view;
+  if (parts.size() >= 3 && parts[0] == "snapshots" && parts[2] == "simple") {
+    view = parts.size() == 3 ? snapshots.root(std::string(parts[1]))
+           : parts.size() == 4 ? snapshots.project(std::string(parts[1]), std::string(parts[3]))
+                                : nullptr;
+  }
+  const RenderedPage* page = !view                       ? nullptr
+                             : file_name == "index.html" ? &view->html
+                             : file_name == "index.json" ? &view->json
+                                                         : nullptr;
+  if (page == nullptr || Sha256::of(page->body) != target->sha256) {
+    co_await send_text(exchange, http::status::not_found, "not found: no such target (or it changed since)");
+    co_return;
+  }
+  http::response<http::span_body<const char>> response{http::status::ok, 11};
+  response.set(http::field::content_type, file_name == "index.json" ? "application/json" : "text/html");
+  response.body() = {page->body.data(), page->body.size()};
+  co_await send(exchange, response);
+}
+
+// Re-signs TUF metadata before it expires, for as long as Airlock runs.
+Awaitable<void>
+Server::Impl::refresh_tuf()
+{
+  net::steady_timer timer(ioc);
+  while (!stopping && tuf) {
+    co_await writer.run([&] {
+      if (auto refreshed = tuf->refresh(clock.now(), std::chrono::hours{6}); !refreshed) {
+        AIRLOCK_LOG(error, "TUF: cannot re-sign expiring metadata: {}", refreshed.error());
+      }
+    });
+    timer.expires_after(std::chrono::minutes{10});
+    co_await timer.async_wait(use_tuple);
+  }
 }
 
 // PEP 740 Integrity API: the provenance Airlock verified, for files it serves.
@@ -655,6 +781,10 @@ Server::run(HandleSignals signals)
   // Logged once signals are handled: supervisors may stop Airlock as soon as they read it.
   AIRLOCK_LOG(info, "listening on http://{}:{}/ with {} threads; upstream {}; data in {}", host, endpoint.port(),
               impl.threads, impl.config.upstream.index, impl.config.storage.path.string());
+  if (impl.tuf) {
+    impl.publish_snapshots();
+    net::co_spawn(impl.ioc, impl.refresh_tuf(), net::detached);
+  }
   net::co_spawn(impl.ioc, impl.listen(), [](std::exception_ptr error) {
     if (error) {
       try {

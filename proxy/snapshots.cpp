@@ -2,7 +2,11 @@
 
 #include "facts.hpp"
 
+#include <airlock/util/log.hpp>
+
 #include <fmt/core.h>
+
+#include <set>
 
 namespace airlock::proxy {
 
@@ -170,6 +174,39 @@ SnapshotService::files(const std::string& snapshot)
     for (const auto& file : listing.files) {
       if (m_policy.decide(file, context, now).state != policy::State::blocked) {
         out.push_back(file);
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<tuf::Target>
+SnapshotService::tuf_targets()
+{
+  std::vector<tuf::Target> out;
+  std::set<std::string> file_paths;
+  for (const auto& snapshot : m_store.snapshots()) {
+    const std::string base = "snapshots/" + snapshot.name + "/simple/";
+    const auto add_pages = [&](const std::string& dir, const ProjectView& view) {
+      out.push_back(tuf::make_target(dir + "index.html", view.html.body));
+      out.push_back(tuf::make_target(dir + "index.json", view.json.body));
+    };
+    if (const auto root_view = root(snapshot.name)) {
+      add_pages(base, *root_view);
+    }
+    for (const auto& name : m_store.snapshot_projects(snapshot.name)) {
+      if (const auto view = project(snapshot.name, name)) {
+        add_pages(base + name + "/", *view);
+      }
+    }
+    for (const auto& file : files(snapshot.name)) {
+      std::string path = "files/" + file.sha256.hex() + "/" + file.filename;
+      if (tuf::invalid_target_path(path)) {
+        AIRLOCK_LOG(warn, "TUF: {} cannot be a target name; clients cannot verify it", file.filename);
+        continue;
+      }
+      if (file_paths.insert(path).second) {
+        out.push_back(tuf::Target{std::move(path), file.size, file.sha256, std::nullopt});
       }
     }
   }

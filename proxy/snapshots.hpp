@@ -5,6 +5,7 @@
 #include "project_index.hpp"
 
 #include <airlock/policy/policy.hpp>
+#include <airlock/proxy/tuf.hpp>
 #include <airlock/storage/store.hpp>
 
 #include <memory>
@@ -36,6 +37,8 @@ public:
 
   // Forgets rendered pages: a decision changed what snapshots withhold.
   void invalidate();
+  // What TUF signs: every snapshot's index pages (as served) and the files they list.
+  std::vector<tuf::Target> tuf_targets();
 
 private:
   std::shared_ptr<const ProjectView> render(const std::string& snapshot, const std::string& project);

@@ -3,6 +3,8 @@
 
 #include "review_fixture.hpp"
 
+#include <airlock/proxy/tuf.hpp>
+
 namespace airlock::test {
 namespace {
 
@@ -77,6 +79,44 @@ TEST_F(SnapshotTest, NamesRolesAndUnknownSnapshots)
   const auto list = json::parse(api("GET", "/snapshots", reader).body).at("snapshots").as_array();
   ASSERT_EQ(list.size(), 1u);
   EXPECT_EQ(list[0].at("name").as_string(), "once");
+}
+
+TEST_F(SnapshotTest, TufSignsWhatSnapshotsServeAndResignsAfterABlock)
+{
+  namespace tuf = proxy::tuf;
+  ASSERT_TRUE(tuf::Repository::init(dir.path() / "data" / "tuf", clock.now()));
+  start_with_tokens();
+  ASSERT_EQ(create("signed", admin).status, 201u);
+  const auto root = http_get(port, "/tuf/metadata/1.root.json");
+  ASSERT_EQ(root.status, 200u);
+  const tuf::Fetch fetch = [&](std::string_view path, std::uint64_t) -> Expected<std::optional<std::string>> {
+    auto response = http_get(port, "/tuf/" + std::string(path));
+    if (response.status == 404) {
+      return std::optional<std::string>();
+    }
+    if (response.status != 200) {
+      return make_unexpected("status " + std::to_string(response.status));
+    }
+    return std::optional<std::string>(response.body);
+  };
+  const auto before = tuf::verify_repository(root.body, fetch, clock.now());
+  ASSERT_TRUE(before) << before.error();
+  const auto* page = before->find("snapshots/signed/simple/litellm/index.json");
+  ASSERT_NE(page, nullptr);
+  EXPECT_TRUE(tuf::verify_target(*page, snapshot_page("signed", "litellm").body));
+  EXPECT_EQ(http_get(port, "/tuf/targets/" + tuf::consistent_target_path(*page)).body,
+            snapshot_page("signed", "litellm").body);
+  EXPECT_NE(before->find("snapshots/signed/simple/litellm/index.html"), nullptr);
+
+  // A block changes what the snapshot serves: the metadata is signed again, and the page
+  // served now matches the new targets, not the old.
+  ASSERT_EQ(decide("block", reviewer, "1.82.6", "compromised").status, 200u);
+  const auto after = tuf::verify_repository(root.body, fetch, clock.now());
+  ASSERT_TRUE(after) << after.error();
+  EXPECT_GT(after->timestamp_version, before->timestamp_version);
+  const auto served = snapshot_page("signed", "litellm").body;
+  EXPECT_TRUE(tuf::verify_target(*after->find("snapshots/signed/simple/litellm/index.json"), served));
+  EXPECT_FALSE(tuf::verify_target(*page, served)) << "a page from before the block does not pass for the new one";
 }
 
 } // namespace
