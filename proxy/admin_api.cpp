@@ -310,7 +310,12 @@ AdminApi::handle(Exchange& exchange, std::span<const std::string_view> segments)
   } else if (segments[0] == "snapshots" && post) {
     co_await create_snapshot(exchange, principal->name);
   } else if (segments[0] == "snapshots") {
-    co_await show_snapshots(exchange, segments.size() == 2 ? segments[1] : std::string_view{});
+    // Computed outside the co_await: GCC 12 evaluates both arms of a conditional inside one.
+    std::string_view name;
+    if (segments.size() == 2) {
+      name = segments[1];
+    }
+    co_await show_snapshots(exchange, name);
   } else {
     co_await decide(exchange, segments[0], principal->name);
   }
@@ -328,8 +333,13 @@ AdminApi::status(Exchange& exchange, std::string_view raw_name)
   auto view = co_await m_index.project(name);
   auto listing = m_store.listing(name);
   if (!listing) {
-    co_await send_error(exchange, static_cast<http::status>(view ? 404 : view.error().status),
-                        view ? "no such project: " + name : view.error().message);
+    unsigned status = 404;
+    std::string message = "no such project: " + name;
+    if (!view) {
+      status = view.error().status;
+      message = view.error().message;
+    }
+    co_await send_error(exchange, static_cast<http::status>(status), message);
     co_return;
   }
   const std::string wanted = query_param(exchange.query, "version");
@@ -677,7 +687,11 @@ AdminApi::create_snapshot(Exchange& exchange, const std::string& actor)
   auto created = co_await m_writer.run([&] { return m_snapshots.create(*name, actor); });
   if (!created) {
     const bool taken = m_store.snapshot(*name).has_value();
-    co_await send_error(exchange, taken ? http::status::conflict : http::status::bad_request, created.error());
+    auto status = http::status::bad_request;
+    if (taken) {
+      status = http::status::conflict;
+    }
+    co_await send_error(exchange, status, created.error());
     co_return;
   }
   AIRLOCK_LOG(info, "{} created snapshot {} ({} projects, {} files)", actor, created->name, created->projects,
