@@ -1,6 +1,5 @@
 #include "files.hpp"
 
-#include "facts.hpp"
 #include "project_index.hpp"
 #include "upstream_client.hpp"
 #include "writer.hpp"
@@ -52,10 +51,9 @@ abort_connection(Exchange& exchange)
 
 } // namespace
 
-FileService::FileService(const policy::Policy& policy, const Clock& clock, storage::Store& store,
-                         UpstreamClient& upstream, ProjectIndex& index, Writer& writer, Metrics& metrics)
-  : m_policy(policy),
-    m_clock(clock),
+FileService::FileService(const Clock& clock, storage::Store& store, UpstreamClient& upstream, ProjectIndex& index,
+                         Writer& writer, Metrics& metrics)
+  : m_clock(clock),
     m_store(store),
     m_upstream(upstream),
     m_index(index),
@@ -85,14 +83,19 @@ FileService::serve(Exchange& exchange, std::string_view sha256_hex, std::string_
   // files included.
   // A takedown upstream must reach direct file URLs too, not only clients that read the page
   // first: bring a stale listing up to date (a memory lookup while it is fresh).
-  (void)co_await m_index.project(file->project);
-  const auto listing = m_store.listing(file->project);
-  if (!listing) {
-    co_await send_text(exchange, http::status::not_found, "not found: the project of this file is gone");
+  // The verdict comes with the project's rendered view: deciding again here would read and
+  // decode the whole project (every file, check and release) on every download.
+  const auto view = co_await m_index.project(file->project);
+  const policy::Verdict* cached = nullptr;
+  if (view) {
+    const auto found = (*view)->verdicts.find(file->filename);
+    cached = found == (*view)->verdicts.end() ? nullptr : &found->second;
+  }
+  if (cached == nullptr) {
+    co_await send_text(exchange, http::status::not_found, "not found: the project no longer lists this file");
     co_return;
   }
-  const auto facts = load_facts(m_store, *listing);
-  const auto verdict = m_policy.decide(*file, facts.context(), m_clock.now());
+  const policy::Verdict verdict = *cached;
   if (verdict.state != policy::State::approved) {
     const std::string why = fmt::format("{}: {}", policy::to_string(verdict.state), verdict.reason);
     exchange.outcome = policy::to_string(verdict.state);

@@ -20,8 +20,8 @@ class Writer;
 class FileService
 {
 public:
-  FileService(const policy::Policy& policy, const Clock& clock, storage::Store& store, UpstreamClient& upstream,
-              ProjectIndex& index, Writer& writer, Metrics& metrics);
+  FileService(const Clock& clock, storage::Store& store, UpstreamClient& upstream, ProjectIndex& index,
+              Writer& writer, Metrics& metrics);
 
   // Serves one file request; `filename` is percent-decoded.
   Awaitable<void> serve(Exchange& exchange, std::string_view sha256_hex, std::string_view filename);
@@ -32,7 +32,6 @@ private:
   Awaitable<void> serve_metadata(Exchange& exchange, const storage::FileRecord& file);
   Awaitable<Expected<std::string>> fetch_metadata(const storage::FileRecord& file, const Sha256& expected);
 
-  const policy::Policy& m_policy;
   const Clock& m_clock;
   storage::Store& m_store;
   UpstreamClient& m_upstream;

@@ -41,6 +41,8 @@ render_view(const storage::Listing& listing, const policy::ProjectContext& conte
             Time now, std::string_view file_url_prefix, Withhold withhold)
 {
   std::vector<std::string> provenance_urls;
+  ProjectView view;
+  view.verdicts.reserve(listing.files.size());
   std::vector<storage::FileRecord> served;
   served.reserve(listing.files.size());
   ProjectPage page;
@@ -51,6 +53,7 @@ render_view(const storage::Listing& listing, const policy::ProjectContext& conte
   Time valid_until = Time::max();
   for (const auto& file : listing.files) {
     const auto verdict = policy.decide(file, context, now);
+    view.verdicts.emplace(file.filename, verdict);
     if (verdict.until) {
       valid_until = std::min(valid_until, *verdict.until);
     }
@@ -74,7 +77,6 @@ render_view(const storage::Listing& listing, const policy::ProjectContext& conte
   }
   page.files = served;
   page.provenance_urls = provenance_urls;
-  ProjectView view;
   view.html = make_page(render_project_html(page));
   view.json = make_page(render_project_json(page));
   view.valid_until = valid_until;

@@ -35,6 +35,9 @@ struct ProjectView
   RenderedPage html;
   RenderedPage json;
   Time valid_until{};
+  // Every listed file's verdict by filename, decided with the pages: downloads read it
+  // instead of deciding again, and it is exactly as fresh as the pages.
+  std::unordered_map<std::string, policy::Verdict> verdicts;
 };
 
 // Why a page cannot be served: the HTTP status and a one-line message.

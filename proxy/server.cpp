@@ -106,7 +106,7 @@ struct Server::Impl
       ioc(*ioc_owner),
       upstream(ioc.get_executor(), upstream_options(config, hooks)),
       index(config, policy, clock, store, upstream, writer, metrics),
-      files(policy, clock, store, upstream, index, writer, metrics),
+      files(clock, store, upstream, index, writer, metrics),
       snapshots(policy, clock, store),
       checks(ioc.get_executor(), config, clock, store, upstream, writer, metrics, load_trusted_root(config),
              [this](const std::string& project) {
