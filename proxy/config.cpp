@@ -32,6 +32,7 @@ namespace airlock::proxy {
 namespace {
 
 constexpr std::int64_t k_max_threads = 1024;
+constexpr std::int64_t k_max_connections = 1'000'000;
 constexpr std::uint64_t k_min_map_size = 1ULL << 20;
 
 // Escapes control characters: messages echo values from the file, and TOML strings may hold
@@ -396,6 +397,19 @@ read_server(Section section, ServerOptions& out)
                       fmt::format("must be from 0 to {} (0 = one per core), got {}", k_max_threads, *threads));
     } else {
       out.threads = static_cast<unsigned>(*threads);
+    }
+  }
+  if (auto timeout = section.duration("request_timeout", Seconds{1})) {
+    out.request_timeout = *timeout;
+  }
+  if (auto timeout = section.duration("idle_timeout", Seconds{1})) {
+    out.idle_timeout = *timeout;
+  }
+  if (auto connections = section.integer("max_connections")) {
+    if (*connections < 1 || *connections > k_max_connections) {
+      section.invalid("max_connections", fmt::format("must be from 1 to {}, got {}", k_max_connections, *connections));
+    } else {
+      out.max_connections = static_cast<unsigned>(*connections);
     }
   }
   section.finish();

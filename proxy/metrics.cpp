@@ -104,6 +104,8 @@ Metrics::render(std::string_view extra) const
   out += fmt::format("airlock_upstream_errors_total{{kind=\"file\"}} {}\n", m_upstream_file_errors.load());
   counter("airlock_stale_listings_served_total",
           "Project pages served from the last good listing because upstream failed.", m_stale_listings.load());
+  counter("airlock_connections_rejected_total", "Connections closed at once because [server] max_connections were open.",
+          m_rejected_connections.load());
   out += "# HELP airlock_provenance_checks_total Provenance verdicts of the background checks.\n";
   out += "# TYPE airlock_provenance_checks_total counter\n";
   out += fmt::format("airlock_provenance_checks_total{{result=\"verified\"}} {}\n", m_provenance_verified.load());

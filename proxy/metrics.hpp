@@ -38,6 +38,7 @@ public:
     (page ? m_upstream_page_errors : m_upstream_file_errors).fetch_add(1, std::memory_order_relaxed);
   }
   void count_stale_listing_served() { m_stale_listings.fetch_add(1, std::memory_order_relaxed); }
+  void count_rejected_connection() { m_rejected_connections.fetch_add(1, std::memory_order_relaxed); }
   // result: "verified", "absent" or "invalid".
   void count_provenance(std::string_view result)
   {
@@ -73,6 +74,7 @@ private:
   std::atomic<std::uint64_t> m_upstream_page_errors{0};
   std::atomic<std::uint64_t> m_upstream_file_errors{0};
   std::atomic<std::uint64_t> m_stale_listings{0};
+  std::atomic<std::uint64_t> m_rejected_connections{0};
   std::atomic<std::uint64_t> m_provenance_verified{0};
   std::atomic<std::uint64_t> m_provenance_absent{0};
   std::atomic<std::uint64_t> m_provenance_invalid{0};

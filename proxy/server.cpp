@@ -32,8 +32,6 @@ namespace {
 
 constexpr std::size_t k_max_request_header = 16 * 1024;
 constexpr std::size_t k_max_request_body = 1 << 20;
-constexpr std::chrono::seconds k_request_timeout{30}; // a whole request header must arrive by then
-constexpr std::chrono::seconds k_idle_timeout{60};    // keep-alive connections waiting for the next request
 constexpr std::chrono::seconds k_drain_timeout{10};   // in-flight requests get this long at shutdown
 
 std::string_view
@@ -215,6 +213,7 @@ struct Server::Impl
 
   std::mutex sessions_mutex;
   std::list<Session> sessions;
+  std::atomic<std::size_t> open_connections{0}; // counted from accept, for [server] max_connections
 };
 
 Awaitable<void>
@@ -233,6 +232,17 @@ Server::Impl::listen()
       continue;
     }
     beast::error_code ignored;
+    if (open_connections.load(std::memory_order_relaxed) >= config.server.max_connections) {
+      // Over the limit: say so if the socket takes it at once, then hang up.
+      static constexpr std::string_view k_busy = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+                                                 "Content-Length: 21\r\nConnection: close\r\n\r\ntoo many connections\n";
+      socket.non_blocking(true, ignored);
+      socket.write_some(net::buffer(k_busy), ignored);
+      socket.close(ignored);
+      metrics.count_rejected_connection();
+      continue;
+    }
+    open_connections.fetch_add(1, std::memory_order_relaxed);
     socket.set_option(tcp::no_delay(true), ignored);
     auto remote = socket.remote_endpoint(ignored);
     std::string peer = fmt::format("{}:{}", remote.address().to_string(), remote.port());
@@ -268,6 +278,7 @@ Server::Impl::run_session(beast::tcp_stream stream, std::string peer)
     {
       std::lock_guard lock(impl.sessions_mutex);
       impl.sessions.erase(it);
+      impl.open_connections.fetch_sub(1, std::memory_order_relaxed);
     }
   } unregister{*this, registration};
 
@@ -277,7 +288,7 @@ Server::Impl::run_session(beast::tcp_stream stream, std::string peer)
     http::request_parser<http::string_body> parser;
     parser.header_limit(k_max_request_header);
     parser.body_limit(k_max_request_body);
-    stream.expires_after(first ? k_request_timeout : k_idle_timeout);
+    stream.expires_after(first ? config.server.request_timeout : config.server.idle_timeout);
     first = false;
     auto [ec, read] = co_await http::async_read(stream, buffer, parser, use_tuple);
     {
@@ -302,18 +313,25 @@ Server::Impl::run_session(beast::tcp_stream stream, std::string peer)
     const Request& request = parser.get();
     Exchange exchange{stream, request};
     exchange.keep_alive = request.keep_alive() && !stopping;
-    bool failed = false;
+    // The per-request boundary: a bug or a storage fault costs one request, not the server.
+    // A storage fault (map full, disk full, I/O error) is the operator's to fix and says what
+    // it is; anything else is a bug, told only to the log.
+    std::string failure;
+    http::status failure_status = http::status::internal_server_error;
     try {
       co_await handle(exchange);
-    } catch (const std::exception& e) {
-      // The per-request boundary: a bug or a storage fault costs one request, not the server.
+    } catch (const StorageError& e) {
       AIRLOCK_LOG(error, "{} {} failed: {}", request.method_string(), request.target(), e.what());
-      failed = true;
+      failure = fmt::format("storage error: {}", e.what());
+      failure_status = http::status::service_unavailable;
+    } catch (const std::exception& e) {
+      AIRLOCK_LOG(error, "{} {} failed: {}", request.method_string(), request.target(), e.what());
+      failure = "internal error; see the server log";
     }
-    if (failed) {
+    if (!failure.empty()) {
       exchange.keep_alive = false;
       if (exchange.status == 0) {
-        co_await send_text(exchange, http::status::internal_server_error, "internal error; see the server log");
+        co_await send_text(exchange, failure_status, failure);
       }
     }
     const auto elapsed = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started);
@@ -539,7 +557,11 @@ Awaitable<void>
 Server::Impl::handle_metrics(Exchange& exchange)
 {
   exchange.route = Route::metrics;
-  const std::string body = metrics.render(state_gauges());
+  const std::string body =
+    metrics.render(state_gauges() + fmt::format("# HELP airlock_open_connections Client connections open now.\n"
+                                                "# TYPE airlock_open_connections gauge\n"
+                                                "airlock_open_connections {}\n",
+                                                open_connections.load(std::memory_order_relaxed)));
   http::response<http::span_body<const char>> response{http::status::ok, 11};
   response.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
   response.set(http::field::cache_control, "no-store");

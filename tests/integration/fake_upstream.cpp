@@ -152,6 +152,7 @@ struct FakeUpstream::Impl
   tcp::acceptor acceptor{ioc};
   std::thread accept_thread;
   std::atomic<bool> stopping{false};
+  std::atomic<bool> offline{false};
 
   mutable std::mutex mutex;
   std::map<std::string, std::vector<FakeFile>> projects;
@@ -250,6 +251,12 @@ FakeUpstream::set_page_behaviour(const std::string& project, PageBehaviour behav
   m_impl->page_behaviours[normalize(project)] = behaviour;
 }
 
+void
+FakeUpstream::set_offline(bool offline)
+{
+  m_impl->offline = offline;
+}
+
 int
 FakeUpstream::page_requests(const std::string& project) const
 {
@@ -295,6 +302,10 @@ FakeUpstream::Impl::accept_loop()
     if (ec || stopping) {
       return;
     }
+    if (offline) {
+      socket->close(ec);
+      continue;
+    }
     std::lock_guard lock(mutex);
     connections.emplace_back(socket, std::thread([this, socket] { serve(*socket); }));
   }
@@ -308,7 +319,7 @@ FakeUpstream::Impl::serve(tcp::socket& socket)
     http::request<http::string_body> request;
     beast::error_code ec;
     http::read(socket, buffer, request, ec);
-    if (ec) {
+    if (ec || offline) {
       return;
     }
     bool keep_alive = request.keep_alive();
@@ -526,6 +537,17 @@ FakeUpstream::Impl::answer(tcp::socket& socket, const http::request<http::string
         net::write(socket, net::buffer(body.data() + offset, std::min(piece, body.size() - offset)), ec);
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
+      return;
+    }
+    case FileBehaviour::stall: {
+      const std::string head = fmt::format(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\n\r\n", body.size());
+      net::write(socket, net::buffer(head), ec);
+      net::write(socket, net::buffer(body.data(), body.size() / 2), ec);
+      for (int i = 0; i < 300 && !stopping; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      keep_alive = false;
       return;
     }
     case FileBehaviour::normal:

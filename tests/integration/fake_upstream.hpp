@@ -23,6 +23,7 @@ enum class FileBehaviour {
   error_500,    // answers 500
   slow,         // drips the body slowly (one small piece per 100 ms)
   oversize,     // sends more bytes than declared
+  stall,        // declares the full length, sends half, then goes silent (until stopped)
 };
 
 enum class PageBehaviour {
@@ -62,6 +63,9 @@ public:
   void remove_file(const std::string& project, const std::string& filename);
   void set_file_behaviour(const std::string& filename, FileBehaviour behaviour);
   void set_page_behaviour(const std::string& project, PageBehaviour behaviour);
+  // While offline, every connection (new or kept alive) is closed without an answer, as a
+  // crashed or unreachable upstream would.
+  void set_offline(bool offline);
 
   int page_requests(const std::string& project) const;
   int file_requests(const std::string& filename) const;

@@ -51,6 +51,9 @@ TEST(Config, EmptyFileGivesExactlyTheDefaults)
   EXPECT_EQ(config.server.listen_host, "127.0.0.1");
   EXPECT_EQ(config.server.listen_port, 3141);
   EXPECT_EQ(config.server.threads, 0U);
+  EXPECT_EQ(config.server.request_timeout, 30s);
+  EXPECT_EQ(config.server.idle_timeout, 60s);
+  EXPECT_EQ(config.server.max_connections, 10000U);
   EXPECT_EQ(config.upstream.index, "https://pypi.org/simple/");
   EXPECT_EQ(config.upstream.timeout, 30s);
   EXPECT_EQ(config.upstream.refresh, 10min);
@@ -104,6 +107,19 @@ TEST(Config, ServerThreadsBounds)
             "airlock.toml:2: server.threads: must be from 0 to 1024 (0 = one per core), got 1025");
   EXPECT_EQ(problems_of("[server]\nthreads = -1\n"),
             "airlock.toml:2: server.threads: must be from 0 to 1024 (0 = one per core), got -1");
+}
+
+TEST(Config, ServerTimeoutsAndConnectionLimit)
+{
+  const Config config =
+    parse("[server]\nrequest_timeout = \"5s\"\nidle_timeout = \"2m\"\nmax_connections = 20000\n");
+  EXPECT_EQ(config.server.request_timeout, 5s);
+  EXPECT_EQ(config.server.idle_timeout, 120s);
+  EXPECT_EQ(config.server.max_connections, 20000U);
+  EXPECT_NE(problems_of("[server]\nrequest_timeout = \"0s\"\n").find("server.request_timeout"), std::string::npos);
+  EXPECT_NE(problems_of("[server]\nidle_timeout = \"soon\"\n").find("server.idle_timeout"), std::string::npos);
+  EXPECT_EQ(problems_of("[server]\nmax_connections = 0\n"),
+            "airlock.toml:2: server.max_connections: must be from 1 to 1000000, got 0");
 }
 
 TEST(Config, ServerListenBadValues)

@@ -16,6 +16,9 @@ struct ServerOptions
   std::string listen_host = "127.0.0.1";
   std::uint16_t listen_port = 3141;
   unsigned threads = 0; // 0 = one per core
+  Seconds request_timeout = std::chrono::seconds{30}; // a request's header must arrive by then
+  Seconds idle_timeout = std::chrono::seconds{60};    // a kept-alive connection may wait this long
+  unsigned max_connections = 10000; // beyond it, new connections are closed at once
 };
 
 struct UpstreamOptions
