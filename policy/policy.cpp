@@ -259,7 +259,7 @@ held_checks(const storage::FileRecord& file, const ProjectHistory& history, bool
       names += (names.empty() ? "" : ", ") + name;
     }
     return Verdict{State::held,
-                   fmt::format("ships new executable .pth file(s) {} (runs at every Python start; not in {})", names,
+                   fmt::format("ships new code that runs at every Python start: {} (not in {})", names,
                                previous->version),
                    std::nullopt};
   }

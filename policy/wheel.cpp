@@ -308,6 +308,20 @@ is_root_pth(std::string_view entry_name, std::string_view installed)
   return !ends_with(entry_name, "/") && installed.find('/') == std::string_view::npos && ends_with(installed, ".pth");
 }
 
+// site.py imports the modules sitecustomize and usercustomize at every start when they are
+// importable: a .py, .pyc or extension module file, or a package, at the root of site-packages.
+bool
+is_startup_module(std::string_view top_level)
+{
+  for (const std::string_view module : {std::string_view("sitecustomize"), std::string_view("usercustomize")}) {
+    if (top_level.starts_with(module)
+        && (top_level.size() == module.size() || top_level[module.size()] == '.')) {
+      return true;
+    }
+  }
+  return false;
+}
+
 struct InflateEnd
 {
   void
@@ -763,6 +777,8 @@ summarize(const std::vector<ZipEntry>& entries, const std::map<std::string, std:
       if (content == pth_contents.end() || pth_has_executable_lines(content->second)) {
         executable.emplace(*installed);
       }
+    } else if (is_startup_module(first)) {
+      executable.emplace(first);
     }
   }
   return {{executable.begin(), executable.end()}, {top_level.begin(), top_level.end()}};

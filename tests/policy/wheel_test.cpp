@@ -827,6 +827,20 @@ TEST(WheelSummarize, TopLevelNamesAndExecutablePthByInstalledName)
             (std::vector<std::string>{"demo", "extra", "init.pth", "mod.py", "paths.pth", "unread.pth"}));
 }
 
+TEST(WheelSummary, SitecustomizeAndUsercustomizeRunAtStartLikePth)
+{
+  std::vector<ZipEntry> entries;
+  for (const char* name : {"sitecustomize.py", "demo-1.0.data/platlib/usercustomize.cpython-312-x86_64-linux-gnu.so",
+                           "usercustomize/__init__.py", "demo/sitecustomize.py", "sitecustomizer.py",
+                           "demo-1.0.data/scripts/sitecustomize.py"}) {
+    entries.push_back(ZipEntry{name});
+  }
+  const WheelSummary summary = summarize(entries, {});
+  // Only what lands at the root of site-packages is imported by site.py.
+  EXPECT_EQ(summary.executable_pth,
+            (std::vector<std::string>{"sitecustomize.py", "usercustomize", "usercustomize.cpython-312-x86_64-linux-gnu.so"}));
+}
+
 // --- compare ---------------------------------------------------------------------------------
 
 TEST(WheelCompare, NewExecutablePthIsFoundAndNamed)

@@ -84,7 +84,9 @@ std::vector<std::string> pth_files(const std::vector<ZipEntry>& entries);
 // .pth moved from the root to <name>-<version>.data/purelib/ is the same file.
 struct WheelSummary
 {
-  std::vector<std::string> executable_pth; // sorted: .pth files with an executable line
+  std::vector<std::string> executable_pth; // sorted: what runs at every Python start: .pth files
+                                           // with an executable line, and sitecustomize or
+                                           // usercustomize modules and packages
   std::vector<std::string> top_level;      // sorted: first path segments in site-packages,
                                            // without *.dist-info and *.data
 
