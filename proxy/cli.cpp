@@ -16,10 +16,13 @@
 #include <fmt/core.h>
 #include <sodium.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <cstdlib>
+#include <filesystem>
+#include <optional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -45,8 +48,16 @@ commands:
   snapshot list | show NAME                     describe snapshots
   keys init [--offline-root-key FILE] [--config FILE]
                                                 create the TUF keys and the first root.json (locally)
-  verify --root ROOT.json --server URL SNAPSHOT [--files]
-                                                CI gate: check a snapshot against its signed TUF metadata
+  keys rotate-online [--offline-root-key FILE] [--config FILE]
+                                                new targets/snapshot/timestamp/bins keys, a new root
+                                                version signed by the root key; beside a running server
+  keys rotate-root [--offline-root-key FILE] [--config FILE]
+                                                a new root key (the new root is signed by old and new)
+  keys renew-root [--offline-root-key FILE] [--config FILE]
+                                                re-sign root with a fresh expiry (same keys)
+  verify --root ROOT.json --server URL SNAPSHOT [--files] [--state FILE]
+                                                CI gate: check a snapshot against its signed TUF metadata;
+                                                --state remembers the versions seen and refuses older ones
   token create --role reader|reviewer|admin --name NAME [--config FILE]
                                                 make an API token (locally; no server needed)
   fsck [--repair] [--config FILE]               check the store: blobs hash to their names, the
@@ -93,7 +104,7 @@ Arguments
 parse_arguments(int argc, char** argv, int first)
 {
   static const std::vector<std::string_view> k_valued = {"--config", "--server", "--token", "--reason", "--root",
-                                                         "--offline-root-key",
+                                                         "--offline-root-key", "--state",
                                                          "--project", "--since", "--role", "--name",
                                                          "--file", "--limit"};
   Arguments args;
@@ -548,31 +559,116 @@ snapshot(const Arguments& args)
 int
 keys(const Arguments& args)
 {
-  if (args.positional.size() != 1 || args.positional[0] != "init") {
-    throw UsageError("usage: airlock keys init [--offline-root-key FILE] [--config FILE]");
+  constexpr std::string_view usage = "usage: airlock keys init|rotate-online|rotate-root|renew-root "
+                                     "[--offline-root-key FILE] [--config FILE]";
+  if (args.positional.size() != 1) {
+    throw UsageError(std::string(usage));
   }
+  const std::string& verb = args.positional[0];
   const auto config = load(args);
   const auto dir = config.storage.path / "tuf";
   const auto* offline = args.option("--offline-root-key");
-  auto created = tuf::Repository::init(dir, SystemClock().now(), offline != nullptr ? *offline : std::string());
-  if (!created) {
-    throw Error(created.error());
+  const std::filesystem::path root_key = offline != nullptr ? *offline : std::string();
+  const Time now = SystemClock().now();
+  if (verb == "init") {
+    auto created = tuf::Repository::init(dir, now, root_key);
+    if (!created) {
+      throw Error(created.error());
+    }
+    const auto root = dir / "metadata" / "1.root.json";
+    if (args.json) {
+      print(json::object{{"root", root.string()}, {"dir", dir.string()}});
+    } else {
+      std::printf("created TUF keys in %s; pin %s in CI (airlock verify --root ...)\n",
+                  (dir / "keys").string().c_str(), root.string().c_str());
+    }
+    return 0;
   }
-  const auto root = dir / "metadata" / "1.root.json";
+  if (verb != "rotate-online" && verb != "rotate-root" && verb != "renew-root") {
+    throw UsageError(std::string(usage));
+  }
+  // Beside a running server: the repository's file lock serializes the writers, the server
+  // serves the new metadata at once and reloads the keys before it next signs.
+  auto repository = tuf::Repository::open(dir);
+  if (!repository) {
+    throw Error(repository.error());
+  }
+  auto& repo = **repository;
+  const auto before = repo.root_version();
+  Expected<void> done = verb == "rotate-online" ? repo.rotate_online_keys(now, root_key)
+                        : verb == "rotate-root" ? repo.rotate_root_key(now, root_key)
+                                                : repo.renew_root(now, root_key);
+  if (!done) {
+    throw Error(fmt::format("keys {}: {}", verb, done.error()));
+  }
+  const auto version = repo.root_version();
+  const auto root = dir / "metadata" / fmt::format("{}.root.json", version);
   if (args.json) {
-    print(json::object{{"root", root.string()}, {"dir", dir.string()}});
-  } else {
-    std::printf("created TUF keys in %s; pin %s in CI (airlock verify --root ...)\n", (dir / "keys").string().c_str(),
-                root.string().c_str());
+    print(json::object{{"action", verb}, {"root_version", version}, {"previous_root_version", before},
+                       {"root", root.string()}, {"root_expires", format_rfc3339(repo.root_expires())}});
+    return 0;
   }
+  const std::string_view what = verb == "rotate-online" ? "rotated the online keys (targets, snapshot, timestamp, bins)"
+                                : verb == "rotate-root" ? "rotated the root key"
+                                                        : "renewed root";
+  std::printf("%s: root.json version %llu -> %llu (%s), expires %s; clients that pinned an older root "
+              "follow the chain\n",
+              std::string(what).c_str(), static_cast<unsigned long long>(before),
+              static_cast<unsigned long long>(version), root.string().c_str(),
+              format_rfc3339(repo.root_expires()).c_str());
   return 0;
+}
+
+// `verify --state FILE`: nothing trusted yet when FILE does not exist; a file that exists
+// but does not parse is an error (starting over would forget what protects from rollback).
+tuf::TrustedVersions
+read_trusted_state(const std::string& path)
+{
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    if (std::filesystem::exists(path)) {
+      throw Error(fmt::format("--state {}: cannot read it", path));
+    }
+    return {};
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  auto state = tuf::TrustedVersions::from_json(text.str());
+  if (!state) {
+    throw Error(fmt::format("--state {}: {} (remove it only if you trust the server now)", path, state.error()));
+  }
+  return std::move(*state);
+}
+
+// Replaces the state file atomically, so an interrupted run leaves the old state or the new.
+void
+write_trusted_state(const std::string& path, const tuf::TrustedVersions& state)
+{
+  const std::filesystem::path target(path);
+  std::error_code ec;
+  if (target.has_parent_path()) {
+    std::filesystem::create_directories(target.parent_path(), ec);
+  }
+  const std::string temp = path + ".tmp";
+  {
+    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    out << state.to_json() << "\n";
+    out.flush();
+    if (!out) {
+      throw Error(fmt::format("--state {}: cannot write {}", path, temp));
+    }
+  }
+  std::filesystem::rename(temp, target, ec);
+  if (ec) {
+    throw Error(fmt::format("--state {}: {}", path, ec.message()));
+  }
 }
 
 // The CI gate: the TUF chain from a pinned root, then every page (and file) of a snapshot.
 int
 verify(const Arguments& args)
 {
-  expect_positional(args, 1, 1, "verify --root ROOT.json --server URL SNAPSHOT [--files]");
+  expect_positional(args, 1, 1, "verify --root ROOT.json --server URL SNAPSHOT [--files] [--state FILE]");
   const auto* root_path = args.option("--root");
   if (root_path == nullptr) {
     throw UsageError("verify needs --root ROOT.json (the root metadata CI pinned)");
@@ -601,53 +697,90 @@ verify(const Arguments& args)
     }
     return std::optional<std::string>(std::move(response->body));
   };
-  auto verified = tuf::verify_repository(root_json.str(), fetch, SystemClock().now());
+  // --state: the versions a previous run trusted; older metadata now is a rollback.
+  const auto* state_path = args.option("--state");
+  std::optional<tuf::TrustedVersions> trusted;
+  if (state_path != nullptr) {
+    trusted = read_trusted_state(*state_path);
+  }
+  auto verified = tuf::verify_repository(root_json.str(), fetch, SystemClock().now(),
+                                         trusted ? &*trusted : nullptr);
   if (!verified) {
     throw Error("TUF: " + verified.error());
   }
   const std::string& snapshot = args.positional[0];
   const std::string prefix = "snapshots/" + snapshot + "/simple/";
   std::size_t pages = 0;
-  std::size_t files = 0;
+  // The files this snapshot's (verified) JSON pages list: what pip would download.
+  std::vector<std::string> listed_files;
   for (const auto& target : verified->targets) {
-    const bool page = target.path.starts_with(prefix);
-    const bool file = args.files && target.path.starts_with("files/");
-    if (!page && !file) {
+    if (!target.path.starts_with(prefix)) {
       continue;
     }
-    if (page) {
-      // Fetch the page as pip would, and check it is the signed one.
-      const bool json_page = target.path.ends_with("/index.json");
-      const std::string url = "/" + target.path.substr(0, target.path.rfind('/') + 1);
-      auto response = call_api(server, "GET", url, "", "",
-                               json_page ? "application/vnd.pypi.simple.v1+json" : "text/html");
-      if (!response || response->status != 200) {
-        throw Error(fmt::format("{}: {}", url, response ? fmt::format("server answered {}", response->status)
-                                                        : response.error()));
-      }
-      if (auto ok = tuf::verify_target(target, response->body); !ok) {
-        throw Error(fmt::format("{} ({}): {}", url, json_page ? "JSON" : "HTML", ok.error()));
-      }
-      ++pages;
-    } else {
-      Sha256Hasher hasher;
-      auto fetched = fetch_and_discard(server, "/" + target.path, "", &hasher);
-      if (!fetched || fetched->first != 200) {
-        throw Error(fmt::format("/{}: {}", target.path,
-                                fetched ? fmt::format("server answered {}", fetched->first) : fetched.error()));
-      }
-      if (auto ok = tuf::verify_target(target, fetched->second, hasher.finish()); !ok) {
-        throw Error(fmt::format("/{}: {}", target.path, ok.error()));
-      }
-      ++files;
+    // Fetch the page as pip would, and check it is the signed one.
+    const bool json_page = target.path.ends_with("/index.json");
+    const std::string url = "/" + target.path.substr(0, target.path.rfind('/') + 1);
+    auto response = call_api(server, "GET", url, "", "",
+                             json_page ? "application/vnd.pypi.simple.v1+json" : "text/html");
+    if (!response || response->status != 200) {
+      throw Error(fmt::format("{}: {}", url, response ? fmt::format("server answered {}", response->status)
+                                                      : response.error()));
     }
+    if (auto ok = tuf::verify_target(target, response->body); !ok) {
+      throw Error(fmt::format("{} ({}): {}", url, json_page ? "JSON" : "HTML", ok.error()));
+    }
+    ++pages;
     if (!args.json) {
       std::printf("ok  %s\n", target.path.c_str());
+      std::fflush(stdout);
+    }
+    if (json_page && args.files) {
+      json::error_code ec;
+      const auto page = json::parse(response->body, ec);
+      const auto* entries = !ec && page.is_object() ? page.as_object().if_contains("files") : nullptr;
+      if (entries != nullptr && entries->is_array()) {
+        for (const auto& entry : entries->as_array()) {
+          const auto* filename = entry.is_object() ? entry.as_object().if_contains("filename") : nullptr;
+          const auto* hashes = entry.is_object() ? entry.as_object().if_contains("hashes") : nullptr;
+          const auto* sha256 = hashes != nullptr && hashes->is_object() ? hashes->as_object().if_contains("sha256")
+                                                                         : nullptr;
+          if (filename == nullptr || !filename->is_string() || sha256 == nullptr || !sha256->is_string()) {
+            throw Error(fmt::format("{} (JSON): a file entry lacks its filename or sha256", url));
+          }
+          listed_files.push_back(fmt::format("files/{}/{}", std::string_view(sha256->as_string()),
+                                             std::string_view(filename->as_string())));
+        }
+      }
+    }
+  }
+  std::sort(listed_files.begin(), listed_files.end());
+  listed_files.erase(std::unique(listed_files.begin(), listed_files.end()), listed_files.end());
+  std::size_t files = 0;
+  for (const auto& path : listed_files) {
+    const auto* target = verified->find(path);
+    if (target == nullptr) {
+      throw Error(fmt::format("/{}: the snapshot lists it, but no signed target covers it", path));
+    }
+    Sha256Hasher hasher;
+    auto fetched = fetch_and_discard(server, "/" + path, "", &hasher);
+    if (!fetched || fetched->first != 200) {
+      throw Error(fmt::format("/{}: {}", path,
+                              fetched ? fmt::format("server answered {}", fetched->first) : fetched.error()));
+    }
+    if (auto ok = tuf::verify_target(*target, fetched->second, hasher.finish()); !ok) {
+      throw Error(fmt::format("/{}: {}", path, ok.error()));
+    }
+    ++files;
+    if (!args.json) {
+      std::printf("ok  %s\n", path.c_str());
       std::fflush(stdout);
     }
   }
   if (pages == 0) {
     throw Error(fmt::format("no signed pages for snapshot {} (unknown snapshot?)", snapshot));
+  }
+  if (trusted) {
+    write_trusted_state(*state_path, *trusted);
   }
   if (args.json) {
     print(json::object{{"snapshot", snapshot}, {"pages", pages}, {"files", files},
