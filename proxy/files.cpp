@@ -96,7 +96,10 @@ FileService::serve(Exchange& exchange, std::string_view sha256_hex, std::string_
     co_return;
   }
   const policy::Verdict verdict = *cached;
-  if (verdict.state != policy::State::approved) {
+  // Snapshots never change, except for security: what one froze stays served unless blocked.
+  const bool frozen = verdict.state != policy::State::approved && verdict.state != policy::State::blocked
+                      && m_frozen && m_frozen(*sha256);
+  if (verdict.state != policy::State::approved && !frozen) {
     const std::string why = fmt::format("{}: {}", policy::to_string(verdict.state), verdict.reason);
     exchange.outcome = policy::to_string(verdict.state);
     const std::string next_step = verdict.state == policy::State::blocked

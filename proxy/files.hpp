@@ -8,6 +8,8 @@
 #include <airlock/policy/policy.hpp>
 #include <airlock/storage/store.hpp>
 
+#include <functional>
+
 namespace airlock::proxy {
 
 class ProjectIndex;
@@ -25,6 +27,10 @@ public:
 
   // Serves one file request; `filename` is percent-decoded.
   Awaitable<void> serve(Exchange& exchange, std::string_view sha256_hex, std::string_view filename);
+  // Whether a snapshot froze the file with this sha256: such a file is served while it is not
+  // approved now (a longer window configured since), unless it is blocked. Set once, before
+  // serving; asked only for files that are not approved.
+  void set_frozen_lookup(std::function<bool(const Sha256&)> frozen) { m_frozen = std::move(frozen); }
 
 private:
   Awaitable<void> serve_blob(Exchange& exchange, const Sha256& sha256, std::string_view content_type);
@@ -39,6 +45,7 @@ private:
   Writer& m_writer;
   Metrics& m_metrics;
   SingleFlight m_flights;
+  std::function<bool(const Sha256&)> m_frozen;
 };
 
 } // namespace airlock::proxy

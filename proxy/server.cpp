@@ -117,6 +117,7 @@ struct Server::Impl
       acceptor(*acceptor_owner)
   {
     index.set_check_runner(&checks);
+    files.set_frozen_lookup([this](const Sha256& sha256) { return snapshots.frozen(sha256); });
     if (const auto removed = store.blobs().remove_temp_files(); removed > 0) {
       AIRLOCK_LOG(info, "removed {} unfinished downloads left by an earlier run", removed);
     }

@@ -111,6 +111,14 @@ SnapshotService::create(const std::string& name, const std::string& actor)
   } catch (const StorageError& e) {
     return make_unexpected(e.what());
   }
+  std::lock_guard lock(m_mutex);
+  if (m_frozen) {
+    for (const auto& listing : frozen) {
+      for (const auto& file : listing.files) {
+        m_frozen->insert(file.sha256);
+      }
+    }
+  }
   return record;
 }
 
@@ -211,6 +219,26 @@ SnapshotService::tuf_targets()
     }
   }
   return out;
+}
+
+bool
+SnapshotService::frozen(const Sha256& sha256)
+{
+  std::lock_guard lock(m_mutex);
+  if (!m_frozen) {
+    std::set<Sha256> all;
+    for (const auto& snapshot : m_store.snapshots()) {
+      for (const auto& project : m_store.snapshot_projects(snapshot.name)) {
+        if (const auto listing = m_store.snapshot_listing(snapshot.name, project)) {
+          for (const auto& file : listing->files) {
+            all.insert(file.sha256);
+          }
+        }
+      }
+    }
+    m_frozen = std::move(all);
+  }
+  return m_frozen->contains(sha256);
 }
 
 void

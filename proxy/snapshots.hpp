@@ -10,6 +10,8 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 
@@ -35,6 +37,9 @@ public:
   // Every file a snapshot froze that is not withheld now (for prefetch and TUF targets).
   std::vector<storage::FileRecord> files(const std::string& snapshot);
 
+  // Whether any snapshot froze a file with this sha256 (blocked or not).
+  bool frozen(const Sha256& sha256);
+
   // Forgets rendered pages: a decision changed what snapshots withhold.
   void invalidate();
   // What TUF signs: every snapshot's index pages (as served) and the files they list.
@@ -48,6 +53,8 @@ private:
   storage::Store& m_store;
   std::mutex m_mutex;
   std::unordered_map<std::string, std::shared_ptr<const ProjectView>> m_pages; // "<snapshot>\0<project>"
+  // The sha256 of every file of every snapshot, read from the store at first use.
+  std::optional<std::set<Sha256>> m_frozen;
 };
 
 } // namespace airlock::proxy

@@ -65,6 +65,32 @@ TEST_F(SnapshotTest, ALaterBlockIsWithheldFromTheSnapshotAndAudited)
   EXPECT_TRUE(shown.at("served_files").as_array().empty());
 }
 
+// Only security withholds what a snapshot froze: a longer window configured since makes its
+// files quarantined on the live index, and the snapshot still lists and serves them.
+TEST_F(SnapshotTest, ALongerWindowConfiguredLaterDoesNotWithholdFrozenFiles)
+{
+  start_with_tokens();
+  ASSERT_EQ(create("frozen", admin).status, 201u);
+  const auto old = old_file("litellm-1.82.6-py3-none-any.whl", 1);
+  const std::string url = "/files/" + old.sha256().hex() + "/" + old.filename;
+  const std::string fresh_url = "/files/" + fresh.sha256().hex() + "/" + fresh.filename;
+  stop();
+  configure = [](proxy::Config& config) { config.policy.quarantine = std::chrono::days{60}; };
+  start_with_tokens();
+
+  EXPECT_TRUE(served().empty()) << "30 days old is quarantined under a 60-day window";
+  EXPECT_EQ(filenames(snapshot_page("frozen", "litellm")), std::vector<std::string>{old.filename});
+  const auto download = http_get(port, url);
+  ASSERT_EQ(download.status, 200u) << download.body;
+  EXPECT_EQ(download.body, old.content);
+  EXPECT_EQ(http_get(port, fresh_url).status, 403u) << "a file no snapshot froze stays withheld";
+
+  // Security still reaches it: blocked, it is withheld from the snapshot and its URL.
+  ASSERT_EQ(decide("block", reviewer, "1.82.6", "compromised").status, 200u);
+  EXPECT_TRUE(filenames(snapshot_page("frozen", "litellm")).empty());
+  EXPECT_EQ(http_get(port, url).status, 403u);
+}
+
 TEST_F(SnapshotTest, NamesRolesAndUnknownSnapshots)
 {
   start_with_tokens();
