@@ -240,6 +240,10 @@ class AirlockTestCase(unittest.TestCase):
         """Adds the class's projects to the fake upstream (before it starts)."""
 
     @classmethod
+    def before_start(cls, config: Path) -> None:
+        """Runs once the config is written, before `airlock serve` (e.g. `airlock keys init`)."""
+
+    @classmethod
     def config_text(cls) -> str:
         q = json.dumps
         return (
@@ -269,6 +273,7 @@ class AirlockTestCase(unittest.TestCase):
             config.write_text(cls.config_text())
             if not AIRLOCK_BIN or not os.access(AIRLOCK_BIN, os.X_OK):
                 raise AssertionError(f"--airlock {AIRLOCK_BIN!r} is not an executable file")
+            cls.before_start(config)
             cls.airlock = AirlockServer(AIRLOCK_BIN, config, cls.tmp)
             cls.airlock.start()
         except Exception as e:   # reported by every test of the class, see setUp

@@ -1,13 +1,16 @@
-// Drives a tuf::Repository for the tuf-js interop test (tuf_interop.py), one step a run:
+// Forges TUF metadata for the end-to-end test (tuf_e2e.py), as an attacker holding (or
+// lacking) a key could:
 //
-//   tuf_fixture init    REPO
-//   tuf_fixture publish REPO CONTENT   every file under CONTENT is a target at its relative path
-//   tuf_fixture rotate-online REPO
-//   tuf_fixture rotate-root   REPO
+//   tuf_fixture resign KEY IN OUT [--expires RFC3339] [--version N]
 //
-// After each step it lays out REPO/www as Airlock serves /tuf/: www/metadata/<name> from
-// Repository::metadata(), www/targets/<consistent target path> from the content.
+// re-signs the metadata file IN with the ed25519 seed in KEY (a key file as `airlock keys
+// init` writes it, or "random" for a key nobody trusts), optionally changing its expiry or
+// version first, and writes OUT with that one signature. It touches no repository.
 #include <airlock/proxy/tuf.hpp>
+
+#include "canonical_json.hpp"
+
+#include <boost/json.hpp>
 
 #include <fmt/format.h>
 #include <sodium.h>
@@ -53,63 +56,77 @@ check(airlock::Expected<T>&& result, std::string_view step)
   }
 }
 
-void
-export_metadata(const tuf::Repository& repo, const fs::path& repo_dir)
+std::string
+hex(const unsigned char* data, std::size_t size)
 {
-  const fs::path out = repo_dir / "www" / "metadata";
-  fs::create_directories(out);
-  for (const auto& entry : fs::directory_iterator(repo_dir / "metadata")) {
-    const auto name = entry.path().filename().string();
-    if (name.find(".tmp.") != std::string::npos) {
-      continue;
-    }
-    const auto bytes = repo.metadata(name);
-    if (!bytes) {
-      throw std::runtime_error("Repository::metadata does not serve " + name);
-    }
-    write_file(out / name, *bytes);
+  std::string out;
+  for (std::size_t i = 0; i < size; ++i) {
+    out += fmt::format("{:02x}", data[i]);
   }
+  return out;
+}
+
+int
+resign(int argc, char** argv)
+{
+  namespace json = boost::json;
+  if (argc < 5) {
+    throw std::runtime_error("usage: tuf_fixture resign KEY|random IN OUT [--expires T] [--version N]");
+  }
+  const std::string key_file = argv[2];
+  std::array<unsigned char, crypto_sign_SEEDBYTES> seed{};
+  if (key_file == "random") {
+    randombytes_buf(seed.data(), seed.size());
+  } else {
+    auto text = read_file(key_file);
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) {
+      text.pop_back();
+    }
+    if (text.size() != 2 * seed.size()) {
+      throw std::runtime_error(key_file + ": not a 64-digit hex seed");
+    }
+    for (std::size_t i = 0; i < seed.size(); ++i) {
+      seed[i] = static_cast<unsigned char>(std::stoi(text.substr(2 * i, 2), nullptr, 16));
+    }
+  }
+  std::array<unsigned char, crypto_sign_PUBLICKEYBYTES> public_key{};
+  std::array<unsigned char, crypto_sign_SECRETKEYBYTES> secret_key{};
+  crypto_sign_seed_keypair(public_key.data(), secret_key.data(), seed.data());
+  const json::object key_object{{"keytype", "ed25519"},
+                                {"scheme", "ed25519"},
+                                {"keyval", json::object{{"public", hex(public_key.data(), public_key.size())}}}};
+  const auto keyid = airlock::Sha256::of(check(tuf::canonical_json(key_object), "canonical key")).hex();
+
+  auto document = check(tuf::parse_json(read_file(argv[3])), "parse");
+  auto& signed_part = document.as_object().at("signed").as_object();
+  for (int i = 5; i + 1 < argc; i += 2) {
+    const std::string_view option = argv[i];
+    if (option == "--expires") {
+      signed_part["expires"] = argv[i + 1];
+    } else if (option == "--version") {
+      signed_part["version"] = std::stoull(argv[i + 1]);
+    } else {
+      throw std::runtime_error(fmt::format("unknown option {}", option));
+    }
+  }
+  const auto message = check(tuf::canonical_json(signed_part), "canonical signed");
+  std::array<unsigned char, crypto_sign_BYTES> signature{};
+  crypto_sign_detached(signature.data(), nullptr, reinterpret_cast<const unsigned char*>(message.data()),
+                       message.size(), secret_key.data());
+  document.as_object()["signatures"] =
+    json::array{json::object{{"keyid", keyid}, {"sig", hex(signature.data(), signature.size())}}};
+  write_file(argv[4], check(tuf::canonical_json(document), "canonical document"));
+  return 0;
 }
 
 int
 run(int argc, char** argv)
 {
-  if (argc < 3) {
-    std::cerr << "usage: tuf_fixture init|publish|rotate-online|rotate-root REPO [CONTENT]\n";
-    return 2;
+  if (argc >= 2 && std::string_view(argv[1]) == "resign") {
+    return resign(argc, argv);
   }
-  const std::string_view step = argv[1];
-  const fs::path repo_dir = argv[2];
-  const auto now = airlock::SystemClock().now();
-  if (step == "init") {
-    check(tuf::Repository::init(repo_dir, now), "init");
-  }
-  auto repo = check(tuf::Repository::open(repo_dir), "open");
-  if (step == "publish") {
-    if (argc < 4) {
-      throw std::runtime_error("publish needs a CONTENT directory");
-    }
-    const fs::path content = argv[3];
-    std::vector<tuf::Target> targets;
-    for (const auto& entry : fs::recursive_directory_iterator(content)) {
-      if (!entry.is_regular_file()) {
-        continue;
-      }
-      const auto bytes = read_file(entry.path());
-      auto target = tuf::make_target(fs::relative(entry.path(), content).generic_string(), bytes);
-      write_file(repo_dir / "www" / "targets" / tuf::consistent_target_path(target), bytes);
-      targets.push_back(std::move(target));
-    }
-    check(repo->publish(targets, now), "publish");
-  } else if (step == "rotate-online") {
-    check(repo->rotate_online_keys(now), "rotate-online");
-  } else if (step == "rotate-root") {
-    check(repo->rotate_root_key(now), "rotate-root");
-  } else if (step != "init") {
-    throw std::runtime_error(fmt::format("unknown step {}", step));
-  }
-  export_metadata(*repo, repo_dir);
-  return 0;
+  std::cerr << "usage: tuf_fixture resign KEY|random IN OUT [--expires T] [--version N]\n";
+  return 2;
 }
 
 } // namespace
