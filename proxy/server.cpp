@@ -110,6 +110,7 @@ struct Server::Impl
              [this](const std::string& project) {
                index.invalidate(project);
                snapshots.invalidate();
+               publish_snapshots_soon(); // a snapshot page may show the verified provenance now
              }),
       tuf(open_tuf(config)),
       admin(policy, clock, store, index, snapshots, writer, [this] { publish_snapshots(); }),
@@ -159,6 +160,8 @@ struct Server::Impl
   void begin_shutdown();
   Awaitable<void> handle_tuf(Exchange& exchange, std::span<const std::string_view> segments);
   Awaitable<void> refresh_tuf();
+  void publish_snapshots_soon();
+  Awaitable<void> publish_snapshots_later();
 
   // TUF signs what snapshots serve; `airlock keys init` creates <data>/tuf. Throws
   // ConfigError when it exists but cannot be opened.
@@ -205,6 +208,7 @@ struct Server::Impl
   std::unique_ptr<tcp::acceptor> acceptor_owner;
   tcp::acceptor& acceptor;
   std::atomic<bool> stopping{false};
+  std::atomic<bool> tuf_publish_pending{false};
   std::atomic<std::uint64_t> next_request_id{1};
 
   // Files by state are computed at scrape time, at most every k_gauge_ttl.
@@ -533,6 +537,28 @@ Server::Impl::refresh_tuf()
     timer.expires_after(std::chrono::minutes{10});
     co_await timer.async_wait(use_tuple);
   }
+}
+
+// Signs what snapshots serve once a burst of changes (background checks ending) has settled.
+void
+Server::Impl::publish_snapshots_soon()
+{
+  if (!tuf || stopping || tuf_publish_pending.exchange(true)) {
+    return;
+  }
+  net::co_spawn(ioc, publish_snapshots_later(), net::detached);
+}
+
+Awaitable<void>
+Server::Impl::publish_snapshots_later()
+{
+  net::steady_timer timer(ioc, std::chrono::seconds{1});
+  co_await timer.async_wait(use_tuple);
+  tuf_publish_pending = false; // a change from now on schedules another publication
+  if (stopping) {
+    co_return;
+  }
+  co_await writer.run([this] { publish_snapshots(); });
 }
 
 // PEP 740 Integrity API: the provenance Airlock verified, for files it serves.

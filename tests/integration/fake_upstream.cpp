@@ -445,6 +445,7 @@ FakeUpstream::Impl::answer(tcp::socket& socket, const http::request<http::string
     const std::string rest = target.substr(0, target.size() - std::string("/provenance").size());
     const std::string filename = rest.substr(rest.rfind('/') + 1);
     std::optional<std::string> document;
+    bool failing = false;
     {
       std::lock_guard lock(mutex);
       ++file_counts[filename + ".provenance"];
@@ -452,11 +453,14 @@ FakeUpstream::Impl::answer(tcp::socket& socket, const http::request<http::string
         for (const auto& f : files) {
           if (f.filename == filename) {
             document = f.provenance;
+            failing = f.behaviour == FileBehaviour::error_500;
           }
         }
       }
     }
-    if (!document) {
+    if (failing) {
+      reply(http::status::internal_server_error, "failing on purpose", "text/plain");
+    } else if (!document) {
       reply(http::status::not_found, "no provenance", "text/plain");
     } else {
       reply(http::status::ok, *document, "application/vnd.pypi.integrity.v1+json");

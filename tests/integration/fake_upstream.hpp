@@ -20,7 +20,7 @@ enum class FileBehaviour {
   normal,
   corrupt,      // same length, different bytes than declared
   truncate,     // declares the full length, closes halfway
-  error_500,    // answers 500
+  error_500,    // answers 500 (for its provenance too)
   slow,         // drips the body slowly (one small piece per 100 ms)
   oversize,     // sends more bytes than declared
   stall,        // declares the full length, sends half, then goes silent (until stopped)

@@ -3,6 +3,10 @@
 
 #include "review_fixture.hpp"
 
+#include <airlock/proxy/tuf.hpp>
+
+#include <thread>
+
 namespace airlock::test {
 namespace {
 
@@ -90,6 +94,56 @@ TEST_F(ProvenanceTest, AttestedReleaseIsApprovedWithItsPublisherAndTheNextWithou
   EXPECT_EQ(served.body, *attested(std::chrono::days{10}).provenance);
   EXPECT_EQ(http_get(port, "/integrity/pypi-attestations/0.0.20/pypi_attestations-0.0.20.tar.gz/provenance").status,
             404u);
+}
+
+// A snapshot page shows verified provenance. A check that ends after the snapshot was taken
+// changes the page (it gains the provenance URL): the TUF metadata must follow, or clients
+// that verify would refuse a page Airlock serves.
+TEST_F(ProvenanceTest, ASnapshotPageChangedByALaterCheckIsSignedAgain)
+{
+  namespace tuf = proxy::tuf;
+  auto file = attested(std::chrono::days{40}); // established history: approved on age
+  file.behaviour = FileBehaviour::error_500;   // its provenance cannot be fetched yet
+  upstream.add_file("pypi-attestations", file);
+  ASSERT_TRUE(tuf::Repository::init(dir.path() / "data" / "tuf", clock.now()));
+  listed_project = "pypi-attestations";
+  start_with_tokens();
+  ASSERT_EQ(api("POST", "/snapshots", admin, R"({"name": "ci"})").status, 201u);
+  const std::string page_path = "/snapshots/ci/simple/pypi-attestations/";
+  const Headers accept_json{{"Accept", "application/vnd.pypi.simple.v1+json"}};
+  const auto before = http_get(port, page_path, accept_json);
+  ASSERT_EQ(filenames(before), std::vector<std::string>{file.filename});
+  EXPECT_EQ(before.body.find("/provenance"), std::string::npos) << before.body;
+
+  // Upstream recovers; after the retry delay and the listing's refresh the check runs again.
+  upstream.set_file_behaviour(file.filename, FileBehaviour::normal);
+  clock.advance(std::chrono::minutes{11});
+  (void)json_page("pypi-attestations");
+  ASSERT_TRUE(server->wait_for_checks());
+  EXPECT_EQ(file_status("pypi-attestations", file.filename).at("provenance").at("status").as_string(), "verified");
+  const auto after = http_get(port, page_path, accept_json);
+  ASSERT_NE(after.body.find("/provenance"), std::string::npos) << after.body;
+
+  const auto root = http_get(port, "/tuf/metadata/1.root.json").body;
+  const tuf::Fetch fetch = [&](std::string_view path, std::uint64_t) -> Expected<std::optional<std::string>> {
+    auto response = http_get(port, "/tuf/" + std::string(path));
+    if (response.status == 404) {
+      return std::optional<std::string>();
+    }
+    return std::optional<std::string>(response.body);
+  };
+  // Signing follows within a moment (changes are gathered for a second).
+  std::string problem = "never verified";
+  for (int i = 0; i < 50 && !problem.empty(); ++i) {
+    const auto verified = tuf::verify_repository(root, fetch, clock.now());
+    const auto* target = verified ? verified->find("snapshots/ci/simple/pypi-attestations/index.json") : nullptr;
+    const auto matches = target != nullptr ? tuf::verify_target(*target, after.body) : Expected<void>{};
+    problem = !verified ? verified.error() : target == nullptr ? "no target" : !matches ? matches.error() : "";
+    if (!problem.empty()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds{100});
+    }
+  }
+  EXPECT_EQ(problem, "");
 }
 
 TEST_F(ProvenanceTest, TamperedAttestationIsHeld)
