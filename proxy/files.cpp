@@ -130,7 +130,7 @@ FileService::serve(Exchange& exchange, std::string_view sha256_hex, std::string_
     if (lead && !m_store.blobs().contains(*sha256)) {
       exchange.outcome = "miss";
       m_metrics.count_cache_miss();
-      co_await fetch_and_relay(exchange, *file);
+      co_await fetch_and_relay(exchange, *file, std::move(lead));
       co_return;
     }
   }
@@ -177,7 +177,30 @@ FileService::serve_blob(Exchange& exchange, const Sha256& sha256, std::string_vi
 }
 
 Awaitable<void>
-FileService::fetch_and_relay(Exchange& exchange, const storage::FileRecord& file)
+FileService::commit_in_background(storage::BlobWriter blob, Sha256 sha256, std::string filename, Time now,
+                                  [[maybe_unused]] SingleFlight::Lead lead)
+{
+  try {
+    auto committed = co_await m_writer.run([&] { return m_store.commit_blob(std::move(blob), sha256, now); });
+    if (!committed) {
+      AIRLOCK_LOG(error, "cannot cache {}: {}", filename, committed.error());
+    }
+  } catch (const std::exception& e) {
+    AIRLOCK_LOG(error, "cannot index {}: {}", filename, e.what());
+  }
+  // `lead` ends here: requests for the same file waited for the index entry, not only the bytes.
+}
+
+void
+FileService::spawn_commit(storage::BlobWriter blob, const Sha256& sha256, std::string filename, Time now,
+                          SingleFlight::Lead lead, const net::any_io_executor& executor)
+{
+  net::co_spawn(executor, commit_in_background(std::move(blob), sha256, std::move(filename), now, std::move(lead)),
+                net::detached);
+}
+
+Awaitable<void>
+FileService::fetch_and_relay(Exchange& exchange, const storage::FileRecord& file, SingleFlight::Lead lead)
 {
   const std::uint64_t limit = file.size > 0 ? file.size : k_max_undeclared_size;
   auto body = co_await m_upstream.get_stream(file.url, limit);
@@ -292,15 +315,10 @@ FileService::fetch_and_relay(Exchange& exchange, const storage::FileRecord& file
   if (header_ec || (!exchange.head && !client_ok)) {
     exchange.keep_alive = false;
   }
-  const Time now = m_clock.now();
-  try {
-    auto committed = co_await m_writer.run([&] { return m_store.commit_blob(std::move(*writer), file.sha256, now); });
-    if (!committed) {
-      AIRLOCK_LOG(error, "cannot cache {}: {}", file.filename, committed.error());
-    }
-  } catch (const StorageError& e) {
-    AIRLOCK_LOG(error, "cannot index {}: {}", file.filename, e.what());
-  }
+  // The fsyncs and the index entry happen off this connection: its next request need not wait
+  // for them. Requests for this file keep waiting on the flight until the blob is indexed.
+  const auto executor = co_await net::this_coro::executor;
+  spawn_commit(std::move(*writer), file.sha256, file.filename, m_clock.now(), std::move(lead), executor);
 }
 
 Awaitable<void>
@@ -314,7 +332,7 @@ FileService::serve_metadata(Exchange& exchange, const storage::FileRecord& file)
   if (!m_store.blobs().contains(sha256)) {
     auto lead = co_await m_flights.join("metadata:" + sha256.hex());
     if (lead && !m_store.blobs().contains(sha256)) {
-      auto fetched = co_await fetch_metadata(file, sha256);
+      auto fetched = co_await fetch_metadata(file, sha256, std::move(lead));
       if (!fetched) {
         AIRLOCK_LOG(warn, "metadata of {}: {}", file.filename, fetched.error());
         co_await send_text(exchange, http::status::bad_gateway, "upstream metadata fetch failed: " + fetched.error());
@@ -338,7 +356,7 @@ FileService::serve_metadata(Exchange& exchange, const storage::FileRecord& file)
 }
 
 Awaitable<Expected<std::string>>
-FileService::fetch_metadata(const storage::FileRecord& file, const Sha256& expected)
+FileService::fetch_metadata(const storage::FileRecord& file, const Sha256& expected, SingleFlight::Lead lead)
 {
   auto body = co_await m_upstream.get_stream(file.url + std::string(k_metadata_suffix), k_max_metadata_size);
   if (!body) {
@@ -370,11 +388,9 @@ FileService::fetch_metadata(const storage::FileRecord& file, const Sha256& expec
     co_return make_unexpected(written.error());
   }
   writer->digest();
-  const Time now = m_clock.now();
-  auto committed = co_await m_writer.run([&] { return m_store.commit_blob(std::move(*writer), expected, now); });
-  if (!committed) {
-    co_return make_unexpected(committed.error());
-  }
+  const auto executor = co_await net::this_coro::executor;
+  spawn_commit(std::move(*writer), expected, file.filename + std::string(k_metadata_suffix), m_clock.now(),
+               std::move(lead), executor);
   co_return content;
 }
 

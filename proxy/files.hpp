@@ -34,9 +34,17 @@ public:
 
 private:
   Awaitable<void> serve_blob(Exchange& exchange, const Sha256& sha256, std::string_view content_type);
-  Awaitable<void> fetch_and_relay(Exchange& exchange, const storage::FileRecord& file);
+  // `lead` is held until the fetched blob is indexed (or the fetch failed).
+  Awaitable<void> fetch_and_relay(Exchange& exchange, const storage::FileRecord& file, SingleFlight::Lead lead);
   Awaitable<void> serve_metadata(Exchange& exchange, const storage::FileRecord& file);
-  Awaitable<Expected<std::string>> fetch_metadata(const storage::FileRecord& file, const Sha256& expected);
+  Awaitable<Expected<std::string>> fetch_metadata(const storage::FileRecord& file, const Sha256& expected,
+                                                  SingleFlight::Lead lead);
+  // Commits a verified blob on the writer thread without holding up the response, then ends
+  // the flight.
+  void spawn_commit(storage::BlobWriter blob, const Sha256& sha256, std::string filename, Time now,
+                    SingleFlight::Lead lead, const net::any_io_executor& executor);
+  Awaitable<void> commit_in_background(storage::BlobWriter blob, Sha256 sha256, std::string filename, Time now,
+                                       SingleFlight::Lead lead);
 
   const Clock& m_clock;
   storage::Store& m_store;

@@ -20,6 +20,7 @@ namespace {
 constexpr std::string_view k_user_agent = "airlock/0.1";
 constexpr std::size_t k_max_header = 64 * 1024;
 constexpr std::size_t k_max_idle_per_origin = 32;
+constexpr std::size_t k_read_buffer = 64 * 1024; // Beast reads at most 64 KiB at a time anyway
 
 std::string
 lowercase(std::string_view text)
@@ -322,6 +323,9 @@ UpstreamClient::connect(const Url& url)
 
   auto connection = std::make_unique<Connection>();
   connection->origin = url.origin();
+  // Beast reads at most what the buffer has room for, and a flat_buffer starts with 512 bytes:
+  // a 2 MB file would take 4,000 reads (and as many relay rounds).
+  connection->buffer.reserve(k_read_buffer);
   if (proxy != nullptr && url.tls()) {
     // Tunnel through the proxy with CONNECT; TLS runs end to end inside it.
     const std::string authority =

@@ -407,6 +407,16 @@ class AirlockTestCase(unittest.TestCase):
         root = self.tmp / "data" / "blobs"
         return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
 
+    def blobs_named(self, sha256: str, wait: float = 5.0) -> list[Path]:
+        """The blob files named `sha256`. A download's blob is committed (fsynced, renamed,
+        indexed) just after its response, so this waits up to `wait` seconds for one."""
+        deadline = time.monotonic() + wait
+        while True:
+            named = [p for p in self.blob_files() if p.name == sha256]
+            if named or time.monotonic() > deadline:
+                return named
+            time.sleep(0.05)
+
     def page_json(self, project: str) -> dict:
         r = self.get(f"/simple/{project}/", {"Accept": JSON_V1})
         self.assertEqual(r.status, 200, self.diag(f"GET /simple/{project}/ (JSON): {r}"))
@@ -440,7 +450,7 @@ class InstallFromCacheTest(AirlockTestCase):
             self.assertGreaterEqual(self.file_requests(f.filename), 1,
                                     self.diag(f"upstream never served {f.filename}"))
             # The cache holds them, content-addressed, under <storage>/blobs.
-            named = [p for p in self.blob_files() if p.name == f.sha256]
+            named = self.blobs_named(f.sha256)
             self.assertEqual(len(named), 1, self.diag(
                 f"want one blob named {f.sha256} under data/blobs, got {named}"))
             self.assertEqual(sha256_file(named[0]), f.sha256)
@@ -564,7 +574,7 @@ class CorruptUpstreamTest(AirlockTestCase):
         self.assertEqual(offenders, [], self.diag(f"blob store after a bad upstream download"))
 
     def assert_blob_ok(self, f: FakeFile) -> None:
-        named = [p for p in self.blob_files() if p.name == f.sha256]
+        named = self.blobs_named(f.sha256)
         self.assertEqual(len(named), 1, self.diag(f"want one blob named {f.sha256}: {named}"))
         self.assertEqual(sha256_file(named[0]), f.sha256)
 

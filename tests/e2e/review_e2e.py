@@ -243,7 +243,7 @@ class ReviewTestCase(AirlockTestCase):
         return sorted(x.get("filename") for x in self.page_json(project).get("files", []))
 
     def assert_blob_cached(self, f: FakeFile) -> None:
-        named = [p for p in self.blob_files() if p.name == f.sha256]
+        named = self.blobs_named(f.sha256)
         self.assertEqual(len(named), 1, self.diag(
             f"{f.filename} should be in the blob store (cached) by now: {named}"))
 

@@ -210,6 +210,7 @@ TEST_F(FaultTest, DiskFullLosesNothingAndServesOnceThereIsRoom)
   start();
   ASSERT_EQ(json_page("disk").status, 200u);
   ASSERT_EQ(http_get(port, file_url(small)).status, 200u);
+  ASSERT_EQ(wait_for_blob_files(1).size(), 1u);
   {
     // No file of this process may grow past 2 MiB: the 3 MB blob cannot be written, as on a
     // full disk (EFBIG stands in for ENOSPC; both fail the write).

@@ -115,6 +115,19 @@ protected:
     return out;
   }
 
+  // blob_files() once it holds `count` files, or after 5 s: a download's blob is committed
+  // (fsynced, renamed, indexed) just after its response.
+  std::vector<std::filesystem::path> wait_for_blob_files(std::size_t count)
+  {
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    auto files = blob_files();
+    while (files.size() < count && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(10ms);
+      files = blob_files();
+    }
+    return files;
+  }
+
   TempDir dir;
   FakeUpstream upstream;
   ManualClock clock{k_now};

@@ -2,7 +2,9 @@
 
 #include "proxy_fixture.hpp"
 
+#include <algorithm>
 #include <future>
+#include <thread>
 
 namespace airlock::test {
 namespace {
@@ -304,21 +306,35 @@ TEST_F(ProxyTest, MetricsCountRequestsCacheAndStates)
   ASSERT_EQ(http_get(port, file_url(old)).status, 200u);
   ASSERT_EQ(http_get(port, file_url(old)).status, 200u);
   ASSERT_EQ(http_get(port, file_url(fresh)).status, 403u);
-  const auto scraped = http_get(port, "/-/metrics");
-  ASSERT_EQ(scraped.status, 200u);
+  const std::vector<std::string> expectations = {
+    "airlock_requests_total{route=\"simple_project\",status=\"200\"} 1\n",
+    "airlock_requests_total{route=\"files\",status=\"200\"} 2\n",
+    "airlock_requests_total{route=\"files\",status=\"403\"} 1\n",
+    "airlock_cache_hits_total 1\n",
+    "airlock_cache_misses_total 1\n",
+    "airlock_files{state=\"approved\"} 1\n",
+    "airlock_files{state=\"quarantined\"} 1\n",
+    "airlock_request_duration_seconds_count{route=\"files\"} 3\n",
+    "airlock_bytes_served_total{route=\"files\"} ",
+  };
+  // A request is counted once its response is written, so a client can read the response a
+  // moment before the count moves (and scrape on another connection in that moment): scrape
+  // until the counts are there, for a bounded time.
+  HttpResponse scraped;
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  for (;;) {
+    scraped = http_get(port, "/-/metrics");
+    ASSERT_EQ(scraped.status, 200u);
+    const bool all = std::all_of(expectations.begin(), expectations.end(),
+                                 [&](const std::string& e) { return scraped.body.find(e) != std::string::npos; });
+    if (all || std::chrono::steady_clock::now() > deadline) {
+      break;
+    }
+    std::this_thread::sleep_for(20ms);
+  }
   EXPECT_NE(scraped.header("content-type").find("text/plain; version=0.0.4"), std::string::npos);
   const auto& text = scraped.body;
-  for (const std::string expected : {
-         "airlock_requests_total{route=\"simple_project\",status=\"200\"} 1\n",
-         "airlock_requests_total{route=\"files\",status=\"200\"} 2\n",
-         "airlock_requests_total{route=\"files\",status=\"403\"} 1\n",
-         "airlock_cache_hits_total 1\n",
-         "airlock_cache_misses_total 1\n",
-         "airlock_files{state=\"approved\"} 1\n",
-         "airlock_files{state=\"quarantined\"} 1\n",
-         "airlock_request_duration_seconds_count{route=\"files\"} 3\n",
-         "airlock_bytes_served_total{route=\"files\"} ",
-       }) {
+  for (const auto& expected : expectations) {
     EXPECT_NE(text.find(expected), std::string::npos) << "missing: " << expected << "\n" << text;
   }
 }
