@@ -2,6 +2,9 @@
 
 #include <airlock/util/sha256.hpp>
 
+#include <array>
+#include <charconv>
+#include <limits>
 #include <optional>
 
 namespace airlock::proxy {
@@ -67,18 +70,85 @@ send_redirect(Exchange& exchange, http::status status, std::string_view location
   co_await send(exchange, response);
 }
 
-Awaitable<bool>
-send_header(Exchange& exchange, http::response<http::empty_body>& response)
+std::string
+prepare_head(Exchange& exchange, http::status status, std::string_view fields, std::uint64_t content_length)
 {
-  finish_headers(exchange, response);
-  exchange.stream.expires_after(k_write_timeout);
-  http::response_serializer<http::empty_body> serializer{response};
-  auto [ec, written] = co_await http::async_write_header(exchange.stream, serializer, use_tuple);
+  const unsigned version = exchange.request.version();
+  const auto code = static_cast<unsigned>(status);
+  const std::string_view reason = http::obsolete_reason(status);
+  std::string header;
+  header.reserve(fields.size() + reason.size() + 96);
+  header += "HTTP/";
+  header += static_cast<char>('0' + version / 10 % 10);
+  header += '.';
+  header += static_cast<char>('0' + version % 10);
+  header += ' ';
+  header += static_cast<char>('0' + code / 100 % 10);
+  header += static_cast<char>('0' + code / 10 % 10);
+  header += static_cast<char>('0' + code % 10);
+  header += ' ';
+  header += reason;
+  header += "\r\n";
+  header += fields;
+  // As Beast's keep_alive(): HTTP/1.1 says when it closes, HTTP/1.0 when it does not.
+  if (version >= 11 && !exchange.keep_alive) {
+    header += "Connection: close\r\n";
+  } else if (version < 11 && exchange.keep_alive) {
+    header += "Connection: keep-alive\r\n";
+  }
+  header += "Server: airlock\r\nContent-Length: ";
+  std::array<char, 24> digits{};
+  const auto converted = std::to_chars(digits.data(), digits.data() + digits.size(), content_length);
+  header.append(digits.data(), converted.ptr);
+  header += "\r\n\r\n";
+  exchange.status = code;
+  return header;
+}
+
+Awaitable<bool>
+write_now(Exchange& exchange, std::string_view first, std::string_view second, bool more)
+{
+  std::array<net::const_buffer, 2> buffers{net::buffer(first.data(), first.size()),
+                                           net::buffer(second.data(), second.size())};
+  const std::size_t total = first.size() + second.size();
+  // The socket is non-blocking (see Server::Impl::listen): this writes what the kernel takes
+  // now, and only the rest, if any, waits for the socket with a timeout.
+  const net::socket_base::message_flags flags = more ? MSG_MORE : 0;
+  beast::error_code ec;
+  std::size_t written = exchange.stream.socket().send(buffers, flags, ec);
+  if (ec == net::error::would_block || ec == net::error::try_again) {
+    ec = {};
+    written = 0;
+  }
+  if (!ec && written < total) {
+    auto rest = beast::buffers_suffix<std::array<net::const_buffer, 2>>(buffers);
+    rest.consume(written);
+    exchange.stream.expires_after(k_write_timeout);
+    // Asio's transfer_all would split the rest into 64 KiB writes; one write per readiness.
+    const auto everything = [](const beast::error_code& error, std::size_t) -> std::size_t {
+      return error ? 0 : std::numeric_limits<std::size_t>::max() / 2;
+    };
+    auto [error, more_written] = co_await net::async_write(exchange.stream, rest, everything, use_tuple);
+    ec = error;
+  }
   if (ec) {
     exchange.keep_alive = false;
     co_return false;
   }
   co_return true;
+}
+
+Awaitable<void>
+send_prepared(Exchange& exchange, http::status status, std::string_view fields, std::string_view body)
+{
+  const std::string header = prepare_head(exchange, status, fields, body.size());
+  std::string_view payload;
+  if (!exchange.head) {
+    payload = body;
+  }
+  if (co_await write_now(exchange, header, payload, false)) {
+    exchange.bytes += payload.size();
+  }
 }
 
 std::optional<std::string>

@@ -39,8 +39,21 @@ Awaitable<void> send_text(Exchange& exchange, http::status status, std::string_v
                           std::string_view reason = {});
 // Writes a redirect to `location` (relative references allowed).
 Awaitable<void> send_redirect(Exchange& exchange, http::status status, std::string_view location);
-// Writes the header of a response whose body the caller then writes itself.
-Awaitable<bool> send_header(Exchange& exchange, http::response<http::empty_body>& response);
+// Writes a response whose header fields the caller formatted ("Name: value\r\n" each), adding
+// the status line, Server, Connection and Content-Length, and the body (none for HEAD), in one
+// gathered write that is tried at once, without a trip through the event loop: the hot path
+// of cached pages. The same bookkeeping as send().
+Awaitable<void> send_prepared(Exchange& exchange, http::status status, std::string_view fields,
+                              std::string_view body);
+// The status line and header of a response, as send_prepared() writes them, for a body of
+// `content_length` bytes; records the status in the exchange.
+std::string prepare_head(Exchange& exchange, http::status status, std::string_view fields,
+                         std::uint64_t content_length);
+// Writes `first` then `second` in one gathered write that is tried at once, then waits for
+// the socket (with the write timeout) for what is left. `more`: more bytes follow at once
+// (MSG_MORE), so a small header and the body after it leave in one segment. False when the
+// write failed (keep-alive ends).
+Awaitable<bool> write_now(Exchange& exchange, std::string_view first, std::string_view second, bool more);
 
 // Value of a query parameter (percent-decoded), or empty.
 std::string query_param(std::string_view query, std::string_view name);

@@ -120,10 +120,10 @@ FileService::serve(Exchange& exchange, std::string_view sha256_hex, std::string_
   // One request per file goes upstream; the others wait for it. A waiter that finds no blob
   // afterwards (the leader failed, or finished just as it joined) tries to lead itself.
   for (int attempt = 0; attempt < 3; ++attempt) {
-    if (m_store.blobs().contains(*sha256)) {
+    if (auto blob = m_store.blobs().open(*sha256)) {
       exchange.outcome = "hit";
       m_metrics.count_cache_hit();
-      co_await serve_blob(exchange, *sha256, k_octet_stream);
+      co_await serve_open_blob(exchange, *sha256, *blob, k_octet_stream);
       co_return;
     }
     auto lead = co_await m_flights.join("file:" + sha256->hex());
@@ -145,21 +145,36 @@ FileService::serve_blob(Exchange& exchange, const Sha256& sha256, std::string_vi
     co_await send_text(exchange, http::status::not_found, "not found: blob vanished");
     co_return;
   }
-  http::response<http::empty_body> response{http::status::ok, 11};
-  response.set(http::field::content_type, content_type);
-  response.set(http::field::etag, "\"" + sha256.hex() + "\"");
-  response.set(http::field::cache_control, "max-age=365000000, immutable, public");
-  response.content_length(blob->size);
-  if (!co_await send_header(exchange, response) || exchange.head) {
+  co_await serve_open_blob(exchange, sha256, *blob, content_type);
+}
+
+Awaitable<void>
+FileService::serve_open_blob(Exchange& exchange, const Sha256& sha256, const storage::OpenBlob& blob,
+                             std::string_view content_type)
+{
+  std::string fields;
+  fields.reserve(160);
+  fields += "Content-Type: ";
+  fields += content_type;
+  fields += "\r\nETag: \"";
+  fields += sha256.hex();
+  fields += "\"\r\nCache-Control: max-age=365000000, immutable, public\r\n";
+  const std::string header = prepare_head(exchange, http::status::ok, fields, blob.size);
+  // MSG_MORE: the header waits for the first bytes of the file and leaves with them.
+  const bool body_follows = !exchange.head && blob.size > 0;
+  const std::string_view nothing_else;
+  if (!co_await write_now(exchange, header, nothing_else, body_follows) || exchange.head) {
     co_return;
   }
   // sendfile: the bytes go from the page cache to the socket without passing through us.
   auto& socket = exchange.stream.socket();
-  socket.native_non_blocking(true);
+  if (!socket.native_non_blocking()) {
+    socket.native_non_blocking(true); // sessions' sockets already are: no ioctl per download
+  }
   off_t offset = 0;
-  while (static_cast<std::uint64_t>(offset) < blob->size) {
-    const auto remaining = blob->size - static_cast<std::uint64_t>(offset);
-    const ssize_t sent = ::sendfile(socket.native_handle(), blob->fd.get(), &offset,
+  while (static_cast<std::uint64_t>(offset) < blob.size) {
+    const auto remaining = blob.size - static_cast<std::uint64_t>(offset);
+    const ssize_t sent = ::sendfile(socket.native_handle(), blob.fd.get(), &offset,
                                     static_cast<size_t>(std::min<std::uint64_t>(remaining, 1ULL << 30)));
     if (sent > 0) {
       exchange.bytes += static_cast<std::uint64_t>(sent);

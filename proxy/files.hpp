@@ -34,6 +34,8 @@ public:
 
 private:
   Awaitable<void> serve_blob(Exchange& exchange, const Sha256& sha256, std::string_view content_type);
+  Awaitable<void> serve_open_blob(Exchange& exchange, const Sha256& sha256, const storage::OpenBlob& blob,
+                                  std::string_view content_type);
   // `lead` is held until the fetched blob is indexed (or the fetch failed).
   Awaitable<void> fetch_and_relay(Exchange& exchange, const storage::FileRecord& file, SingleFlight::Lead lead);
   Awaitable<void> serve_metadata(Exchange& exchange, const storage::FileRecord& file);
