@@ -524,11 +524,11 @@ private:
                                              "downloads the file again)",
                                              relative(blob_path(sha256))),
                                  true);
-        m_index_fixes.emplace_back(problem, [this, sha256](lmdb::WriteTxn& w) {
+        m_index_fixes.emplace_back(problem, [this, sha = sha256](lmdb::WriteTxn& w) {
           // A server may have stored the file meanwhile (it renames before it indexes).
           struct stat st{};
-          if (::lstat(blob_path(sha256).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
-            w.del(m_tables.blobs, sha_key(sha256));
+          if (::lstat(blob_path(sha).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+            w.del(m_tables.blobs, sha_key(sha));
           }
         });
       } else if (disk->size != record.size) {
@@ -537,9 +537,9 @@ private:
               fmt::format("records {} bytes, the intact file has {}; --repair records {}", record.size, disk->size,
                           disk->size),
               true);
-        m_index_fixes.emplace_back(problem, [this, sha256, fixed = BlobRecord{disk->size, record.stored_at}](
+        m_index_fixes.emplace_back(problem, [this, sha = sha256, fixed = BlobRecord{disk->size, record.stored_at}](
                                               lmdb::WriteTxn& w) {
-          w.put(m_tables.blobs, sha_key(sha256), codec::encode(fixed));
+          w.put(m_tables.blobs, sha_key(sha), codec::encode(fixed));
         });
       }
     }
@@ -579,9 +579,9 @@ private:
         m_report.problems[problem].detail += fmt::format(" ({})", synced.error());
         continue;
       }
-      m_index_fixes.emplace_back(problem, [this, blob](lmdb::WriteTxn& w) {
-        if (!w.get(m_tables.blobs, sha_key(blob.sha256))) {
-          w.put(m_tables.blobs, sha_key(blob.sha256), codec::encode(BlobRecord{blob.size, blob.mtime}));
+      m_index_fixes.emplace_back(problem, [this, orphan = blob](lmdb::WriteTxn& w) {
+        if (!w.get(m_tables.blobs, sha_key(orphan.sha256))) {
+          w.put(m_tables.blobs, sha_key(orphan.sha256), codec::encode(BlobRecord{orphan.size, orphan.mtime}));
         }
       });
     }
