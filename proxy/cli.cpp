@@ -501,7 +501,9 @@ prefetch(const Arguments& args, const json::value& shown)
 int
 snapshot(const Arguments& args)
 {
-  const std::string_view verb = args.positional.empty() ? "" : args.positional[0];
+  // Both arms a string_view: with "" and a std::string the conditional made a temporary string
+  // copy, destroyed at the end of the line (clang's -Wdangling-gsl found it).
+  const std::string_view verb = args.positional.empty() ? std::string_view() : std::string_view(args.positional[0]);
   if (verb == "create") {
     expect_positional(args, 2, 2, "snapshot create NAME [--prefetch]");
     json::object body;
