@@ -290,6 +290,12 @@ parse_certificate(std::string_view der)
   if (!certificate || p != reinterpret_cast<const unsigned char*>(der.data()) + der.size()) {
     return nullptr;
   }
+  // OpenSSL also reads BER that is not DER (non-zero padding bits in the signature BIT STRING,
+  // found by fuzzing): such bytes would name the same certificate as their DER form, so a
+  // certificate must re-encode to exactly its bytes.
+  if (to_der(certificate.get()) != der) {
+    return nullptr;
+  }
   return certificate;
 }
 

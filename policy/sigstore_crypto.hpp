@@ -77,7 +77,7 @@ fail(std::string_view reason_class, std::string reason)
 bool verify_signature(EVP_PKEY* key, const EVP_MD* digest, std::string_view data, std::string_view signature);
 bool verify_signature(const PublicKey& key, std::string_view data, std::string_view signature);
 
-// Parses one DER certificate that spans all of `der`; nullptr otherwise.
+// Parses one DER certificate that spans all of `der` and re-encodes to it; nullptr otherwise.
 ossl::X509Ptr parse_certificate(std::string_view der);
 std::string to_der(X509* certificate);
 

@@ -440,6 +440,29 @@ TEST(Der, PrecertificateTbsIsTheTbsWithoutTheSctExtension)
   EXPECT_FALSE(der::tbs_without_extension(certificate.der.substr(0, 100), der::k_sct_list_oid).has_value());
 }
 
+TEST(SigstoreCertificate, RejectsBerThatIsNotDer)
+{
+  REQUIRE_PROVENANCE_FIXTURES();
+  auto certificate = pem_certificate(fixture("certs/no-source-repository-ref-extension.pem"));
+  ASSERT_TRUE(certificate);
+  const auto der = sigstore::to_der(certificate.get());
+  ASSERT_TRUE(sigstore::parse_certificate(der));
+  // The signature is the last element, a BIT STRING "03 <length> 00 <bytes>" (a short length:
+  // an ECDSA signature): claim 3 unused bits and set them. OpenSSL reads that (and would write
+  // it with those bits cleared).
+  auto padded = der;
+  std::size_t bit_string = padded.rfind('\x03');
+  while (bit_string != std::string::npos
+         && static_cast<unsigned char>(padded[bit_string + 1]) + bit_string + 2 != padded.size()) {
+    bit_string = padded.rfind('\x03', bit_string - 1);
+  }
+  ASSERT_NE(bit_string, std::string::npos);
+  ASSERT_EQ(padded[bit_string + 2], '\0');
+  padded[bit_string + 2] = '\x03';
+  padded.back() = static_cast<char>(padded.back() | 0x07);
+  EXPECT_FALSE(sigstore::parse_certificate(padded));
+}
+
 TEST(SigstoreSct, SignedInputLayout)
 {
   sigstore::Sct sct;
