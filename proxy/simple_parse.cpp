@@ -1,5 +1,7 @@
 #include <airlock/proxy/simple_api.hpp>
 
+#include "utf8.hpp"
+
 #include <airlock/policy/filename.hpp>
 #include <airlock/util/assert.hpp>
 
@@ -339,7 +341,7 @@ read_json_file(const boost::json::object& entry, const PageBuilder& builder, Can
     if (!rp->is_string() || rp->get_string().size() > k_max_requires_python) {
       return "\"requires-python\" is not a string of at most 1024 bytes";
     }
-    out.requires_python = std::string(sv(rp->get_string()));
+    out.requires_python = clean_text(sv(rp->get_string()));
   }
 
   if (const auto* yanked = entry.if_contains("yanked"); yanked != nullptr && !yanked->is_null()) {
@@ -348,7 +350,7 @@ read_json_file(const boost::json::object& entry, const PageBuilder& builder, Can
         out.yanked = std::string();
       }
     } else if (yanked->is_string()) {
-      out.yanked = bounded(sv(yanked->get_string()), k_max_reason);
+      out.yanked = bounded(clean_text(sv(yanked->get_string())), k_max_reason);
     } else {
       return "\"yanked\" is neither a boolean nor a string";
     }
@@ -372,9 +374,9 @@ read_json_status(const boost::json::object& root, UpstreamPage& page)
   if (value == nullptr || !value->is_string()) {
     return;
   }
-  page.status = bounded(sv(value->get_string()), k_max_reason);
+  page.status = bounded(clean_text(sv(value->get_string())), k_max_reason);
   if (const auto* reason = dict.if_contains("reason"); reason != nullptr && reason->is_string()) {
-    page.status_reason = bounded(sv(reason->get_string()), k_max_reason);
+    page.status_reason = bounded(clean_text(sv(reason->get_string())), k_max_reason);
   }
 }
 
@@ -691,11 +693,11 @@ read_html_file(const AnchorAttributes& attrs, const PageBuilder& builder, Candid
     if (requires_python->size() > k_max_requires_python) {
       return "data-requires-python is longer than 1024 bytes";
     }
-    out.requires_python = *requires_python;
+    out.requires_python = clean_text(*requires_python);
   }
   // PEP 592: the attribute's presence yanks; its value, possibly empty, is the reason.
   if (const auto& yanked = attrs[k_yanked]) {
-    out.yanked = bounded(*yanked, k_max_reason);
+    out.yanked = bounded(clean_text(*yanked), k_max_reason);
   }
   out.core_metadata = html_core_metadata(attrs);
   return std::nullopt;
@@ -822,9 +824,9 @@ parse_html_page(std::string_view body, std::string_view page_url, std::string_vi
           fmt::format("unsupported repository-version \"{}\"", printable(content)));
       }
       if (iequals(name, "pypi:project-status")) {
-        builder.page().status = bounded(content, k_max_reason);
+        builder.page().status = bounded(clean_text(content), k_max_reason);
       } else if (iequals(name, "pypi:project-status-reason")) {
-        builder.page().status_reason = bounded(content, k_max_reason);
+        builder.page().status_reason = bounded(clean_text(content), k_max_reason);
       }
     } else {
       if (!scanner.read_attributes({}, {})) {

@@ -1,5 +1,7 @@
 #include <airlock/proxy/simple_api.hpp>
 
+#include "utf8.hpp"
+
 #include <airlock/policy/version.hpp>
 
 #include <algorithm>
@@ -17,8 +19,6 @@
 namespace airlock::proxy {
 
 namespace {
-
-constexpr std::string_view k_replacement_character = "\xEF\xBF\xBD"; // U+FFFD
 
 // Per-byte "copy as is" tables: the scanners below test one table entry per byte, which is what
 // keeps a 2000-file page well under a millisecond.
@@ -45,41 +45,6 @@ constexpr ByteTable k_path_plain = make_table([](unsigned char c) {
          || std::string_view("-._~!$&'()*+,;=:@").find(static_cast<char>(c))
               != std::string_view::npos;
 });
-
-// Length of the well-formed UTF-8 sequence starting at text[pos], or 0 when it is not one
-// (stray continuation bytes, overlong forms, surrogates, beyond U+10FFFF, truncation).
-std::size_t
-utf8_sequence_length(std::string_view text, std::size_t pos)
-{
-  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[pos + i]); };
-  const auto lead = byte(0);
-  const auto remaining = text.size() - pos;
-  const auto continuation = [&](std::size_t i) {
-    return i < remaining && (byte(i) & 0xC0) == 0x80;
-  };
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    return continuation(1) ? 2 : 0;
-  }
-  if (lead >= 0xE0 && lead <= 0xEF) {
-    if (!continuation(1) || !continuation(2)) {
-      return 0;
-    }
-    if ((lead == 0xE0 && byte(1) < 0xA0) || (lead == 0xED && byte(1) >= 0xA0)) {
-      return 0; // overlong, or a UTF-16 surrogate
-    }
-    return 3;
-  }
-  if (lead >= 0xF0 && lead <= 0xF4) {
-    if (!continuation(1) || !continuation(2) || !continuation(3)) {
-      return 0;
-    }
-    if ((lead == 0xF0 && byte(1) < 0x90) || (lead == 0xF4 && byte(1) >= 0x90)) {
-      return 0; // overlong, or beyond U+10FFFF
-    }
-    return 4;
-  }
-  return 0;
-}
 
 // Appends non-ASCII text starting at text[pos]: a valid sequence as is, otherwise U+FFFD for
 // one byte, so the output is always valid UTF-8. Returns the bytes consumed.

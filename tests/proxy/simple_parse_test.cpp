@@ -660,6 +660,21 @@ TEST(ParseHtmlPage, EntityDecoding)
   EXPECT_EQ(requires_python("&"), "&");
 }
 
+// Found by fuzzing: HTML attributes passed invalid UTF-8 and controls through, which the
+// rendered pages (and the admin API's JSON) then showed differently or not at all.
+TEST(ParseHtmlPage, FreeTextIsValidUtf8WithoutControls)
+{
+  const auto page = parse_html_ok(html_page(html_anchor(
+    k_wheel, " data-requires-python=\">=3\xd4\xc7\x01\t&#1;\" data-yanked=\"bad\xff\xfe \xc3\xa9\"")));
+  ASSERT_EQ(page.files.size(), 1u);
+  EXPECT_EQ(page.files[0].requires_python, ">=3\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\t\xef\xbf\xbd");
+  EXPECT_EQ(page.files[0].yanked, "bad\xef\xbf\xbd\xef\xbf\xbd \xc3\xa9");
+
+  const auto json = parse_json_ok(json_page(json_file({{"yanked", "\"a\\u0001b\\n\""}})));
+  ASSERT_EQ(json.files.size(), 1u);
+  EXPECT_EQ(json.files[0].yanked, "a\xef\xbf\xbd" "b\n");
+}
+
 TEST(ParseHtmlPage, EntitiesInHrefAndText)
 {
   const auto sha = hex_of("x");
