@@ -596,6 +596,11 @@ keys(const Arguments& args)
     throw Error(repository.error());
   }
   auto& repo = **repository;
+  if (offline == nullptr && !std::filesystem::exists(dir / "keys" / "root.key")) {
+    throw Error(fmt::format("keys {}: {} does not exist; pass --offline-root-key FILE where `keys init` wrote "
+                            "the root key",
+                            verb, (dir / "keys" / "root.key").string()));
+  }
   const auto before = repo.root_version();
   Expected<void> done = verb == "rotate-online" ? repo.rotate_online_keys(now, root_key)
                         : verb == "rotate-root" ? repo.rotate_root_key(now, root_key)

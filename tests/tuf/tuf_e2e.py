@@ -421,6 +421,14 @@ class TufEndToEndTest(ReviewTestCase):
 
     def test_2_online_key_rotation(self) -> None:
         before = self.current()
+        # The root key is offline: without it, a one-line error that says where it should be.
+        cmd = [pip_e2e.AIRLOCK_BIN, "keys", "rotate-online", "--config", str(self.airlock.config)]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=CLI_TIMEOUT,
+                           env=self.cli_env(), cwd=self.tmp, start_new_session=True)
+        self.assertEqual((r.returncode, r.stdout), (1, ""), r)
+        self.assertEqual(len(r.stderr.splitlines()), 1, r.stderr)
+        self.assertIn("--offline-root-key", r.stderr)
+        self.assertEqual(self.current()["root"], before["root"], "a refused rotation changes nothing")
         r = self.keys("rotate-online", self.airlock.config)
         self.assertIn("1 -> 2", r.stdout)
         after = self.current()
