@@ -395,16 +395,8 @@ TEST(RenderIndex, Json)
   EXPECT_EQ(str(parse_json(render_index_json(hostile)).at("projects").at(0).at("name")), "a\"}]");
 }
 
-// GCC says __SANITIZE_ADDRESS__, clang __has_feature(address_sanitizer).
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define AIRLOCK_TEST_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define AIRLOCK_TEST_SANITIZED 1
-#endif
-#endif
-
-TEST(RenderProject, FastEnoughForTheHotPath)
+// A page of 2000 files, as bench/run serves it (its speed is measured there, not here).
+TEST(RenderProject, TwoThousandFilesAreAllListed)
 {
   std::vector<FileRecord> files;
   for (int i = 0; i < 2000; ++i) {
@@ -425,28 +417,25 @@ TEST(RenderProject, FastEnoughForTheHotPath)
   page.files = files;
   page.file_url_prefix = "../../files/";
 
-  using Clock = std::chrono::steady_clock;
-  auto best_html = Clock::duration::max();
-  auto best_json = Clock::duration::max();
-  std::size_t bytes = 0;
-  for (int run = 0; run < 10; ++run) {
-    const auto t0 = Clock::now();
-    bytes += render_project_html(page).size();
-    const auto t1 = Clock::now();
-    bytes += render_project_json(page).size();
-    const auto t2 = Clock::now();
-    best_html = std::min(best_html, t1 - t0);
-    best_json = std::min(best_json, t2 - t1);
+  const std::string html = render_project_html(page);
+  std::size_t anchors = 0;
+  std::size_t yanked = 0;
+  for (auto at = html.find("<a "); at != std::string::npos; at = html.find("<a ", at + 1)) {
+    ++anchors;
   }
-  EXPECT_GT(bytes, 0u);
-#if defined(NDEBUG) && !defined(AIRLOCK_TEST_SANITIZED)
-  const auto limit = std::chrono::milliseconds(5);
-#else
-  const auto limit = std::chrono::milliseconds(250); // unoptimized or sanitized builds
-#endif
-  EXPECT_LT(best_html, limit);
-  EXPECT_LT(best_json, limit);
-  std::printf("2000 files: html %.3f ms, json %.3f ms\n",
-              std::chrono::duration<double, std::milli>(best_html).count(),
-              std::chrono::duration<double, std::milli>(best_json).count());
+  for (auto at = html.find("data-yanked="); at != std::string::npos; at = html.find("data-yanked=", at + 1)) {
+    ++yanked;
+  }
+  EXPECT_EQ(anchors, 2000u);
+  EXPECT_EQ(yanked, 40u);
+
+  const auto json = parse_json(render_project_json(page));
+  const auto& listed = json.at("files").as_array();
+  ASSERT_EQ(listed.size(), 2000u);
+  std::size_t yanked_json = 0;
+  for (std::size_t i = 0; i < listed.size(); ++i) {
+    EXPECT_EQ(str(listed[i].at("filename")), files[i].filename);
+    yanked_json += listed[i].at("yanked").is_string() ? 1 : 0;
+  }
+  EXPECT_EQ(yanked_json, 40u);
 }
