@@ -25,7 +25,9 @@ class UpstreamClient;
 class Writer;
 
 // Runs checks with bounded concurrency, off the request path: the index never waits for
-// them. Results go to the store; `on_checked(project)` then tells the index to decide again.
+// them. Results go to the store; `on_checked(project)` then tells the index to decide again
+// (it is also called when a listing first shows a file removed upstream: snapshots withhold
+// it from then on, and their pages and signatures must follow).
 // A check that fails transiently (upstream down) is retried later; the file stays "checks
 // pending" meanwhile, which keeps it from approval (fail closed). Thread-safe.
 class CheckRunner
@@ -71,6 +73,7 @@ private:
   std::mutex m_mutex;
   std::deque<Job> m_queue;
   std::set<std::string> m_known; // project + '\0' + filename, queued or running
+  std::set<std::string> m_takedowns; // project + '\0' + filename, seen removed upstream
   int m_running = 0;
   std::condition_variable m_idle;
   bool m_stopped = false;

@@ -5,6 +5,8 @@
 
 #include <airlock/proxy/tuf.hpp>
 
+#include <thread>
+
 namespace airlock::test {
 namespace {
 
@@ -89,6 +91,45 @@ TEST_F(SnapshotTest, ALongerWindowConfiguredLaterDoesNotWithholdFrozenFiles)
   ASSERT_EQ(decide("block", reviewer, "1.82.6", "compromised").status, 200u);
   EXPECT_TRUE(filenames(snapshot_page("frozen", "litellm")).empty());
   EXPECT_EQ(http_get(port, url).status, 403u);
+}
+
+// A takedown upstream is security too: the snapshot withholds the file from its pages (pip
+// resolves around it) and the TUF metadata follows the changed page.
+TEST_F(SnapshotTest, ATakedownUpstreamIsWithheldFromTheSnapshotAndSignedAgain)
+{
+  namespace tuf = proxy::tuf;
+  ASSERT_TRUE(tuf::Repository::init(dir.path() / "data" / "tuf", clock.now()));
+  start_with_tokens();
+  ASSERT_EQ(create("frozen", admin).status, 201u);
+  const auto old = old_file("litellm-1.82.6-py3-none-any.whl", 1);
+  ASSERT_EQ(filenames(snapshot_page("frozen", "litellm")), std::vector<std::string>{old.filename});
+
+  upstream.remove_file("litellm", old.filename);
+  clock.advance(std::chrono::minutes{11}); // past [upstream] refresh
+  (void)json_page("litellm");
+  const auto page = snapshot_page("frozen", "litellm");
+  EXPECT_TRUE(filenames(page).empty()) << page.body;
+  EXPECT_EQ(http_get(port, "/files/" + old.sha256().hex() + "/" + old.filename).status, 403u);
+
+  const auto root = http_get(port, "/tuf/metadata/1.root.json").body;
+  const tuf::Fetch fetch = [&](std::string_view path, std::uint64_t) -> Expected<std::optional<std::string>> {
+    auto response = http_get(port, "/tuf/" + std::string(path));
+    if (response.status == 404) {
+      return std::optional<std::string>();
+    }
+    return std::optional<std::string>(response.body);
+  };
+  std::string problem = "never verified";
+  for (int i = 0; i < 50 && !problem.empty(); ++i) {
+    const auto verified = tuf::verify_repository(root, fetch, clock.now());
+    const auto* target = verified ? verified->find("snapshots/frozen/simple/litellm/index.json") : nullptr;
+    const auto matches = target != nullptr ? tuf::verify_target(*target, page.body) : Expected<void>{};
+    problem = !verified ? verified.error() : target == nullptr ? "no target" : !matches ? matches.error() : "";
+    if (!problem.empty()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds{100});
+    }
+  }
+  EXPECT_EQ(problem, "");
 }
 
 TEST_F(SnapshotTest, NamesRolesAndUnknownSnapshots)
