@@ -338,10 +338,14 @@ read_json_file(const boost::json::object& entry, const PageBuilder& builder, Can
   }
 
   if (const auto* rp = entry.if_contains("requires-python"); rp != nullptr && !rp->is_null()) {
+    // The limit applies to the cleaned text too (which only grows), as Airlock serves that.
     if (!rp->is_string() || rp->get_string().size() > k_max_requires_python) {
       return "\"requires-python\" is not a string of at most 1024 bytes";
     }
     out.requires_python = clean_text(sv(rp->get_string()));
+    if (out.requires_python.size() > k_max_requires_python) {
+      return "\"requires-python\" is not a string of at most 1024 bytes";
+    }
   }
 
   if (const auto* yanked = entry.if_contains("yanked"); yanked != nullptr && !yanked->is_null()) {
@@ -690,10 +694,12 @@ read_html_file(const AnchorAttributes& attrs, const PageBuilder& builder, Candid
   out.sha256 = *digest;
 
   if (const auto& requires_python = attrs[k_requires_python]) {
-    if (requires_python->size() > k_max_requires_python) {
+    if (requires_python->size() <= k_max_requires_python) {
+      out.requires_python = clean_text(*requires_python); // only grows
+    }
+    if (requires_python->size() > k_max_requires_python || out.requires_python.size() > k_max_requires_python) {
       return "data-requires-python is longer than 1024 bytes";
     }
-    out.requires_python = clean_text(*requires_python);
   }
   // PEP 592: the attribute's presence yanks; its value, possibly empty, is the reason.
   if (const auto& yanked = attrs[k_yanked]) {

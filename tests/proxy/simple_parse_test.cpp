@@ -832,6 +832,12 @@ TEST(ParseHtmlPage, RequiresPythonLengthIsBounded)
     html_page(html_anchor(k_wheel, " data-requires-python=\"" + std::string(1025, '3') + "\"")));
   EXPECT_TRUE(page.files.empty());
   EXPECT_EQ(only_skip(page), "\"" + k_wheel + "\": data-requires-python is longer than 1024 bytes");
+
+  // Found by fuzzing: 1000 bytes, but 3000 once each invalid byte is U+FFFD, which the JSON
+  // page Airlock renders would carry and its own parser refuse.
+  const auto grown = parse_html_ok(
+    html_page(html_anchor(k_wheel, " data-requires-python=\"" + std::string(1000, '\xd4') + "\"")));
+  EXPECT_TRUE(grown.files.empty());
 }
 
 // ================================ Both ===========================================================
