@@ -526,7 +526,7 @@ AdminApi::decide(Exchange& exchange, std::string_view action, const std::string&
   m_index.invalidate(project);
   m_snapshots.invalidate();
   if (action == "block") {
-    co_await m_writer.run([&] { record_snapshot_withholds(entry, affected); });
+    co_await m_writer.run([&] { record_snapshot_withholds(m_store, entry, affected); });
   }
   if (action != "approve") {
     co_await m_writer.run([&] { m_publish_snapshots(); }); // what snapshots withhold may have changed
@@ -627,33 +627,6 @@ AdminApi::create_token(Exchange& exchange, const std::string& actor)
   out["role"] = *role_text;
   out["token"] = token.token;
   co_await send_json(exchange, http::status::created, out);
-}
-
-void
-AdminApi::record_snapshot_withholds(const storage::AuditEntry& block,
-                                    const std::vector<const storage::FileRecord*>& files)
-{
-  for (const auto& snapshot : m_store.snapshots()) {
-    const auto frozen = m_store.snapshot_listing(snapshot.name, block.project);
-    if (!frozen) {
-      continue;
-    }
-    std::size_t withheld = 0;
-    for (const auto* file : files) {
-      for (const auto& kept : frozen->files) {
-        withheld += kept.filename == file->filename ? 1 : 0;
-      }
-    }
-    if (withheld == 0) {
-      continue;
-    }
-    storage::AuditEntry entry = block;
-    entry.action = "snapshot-withhold";
-    entry.reason = fmt::format("{} file(s) withheld from snapshot {}: {}", withheld, snapshot.name, block.reason);
-    entry.before = "served";
-    entry.after = "withheld";
-    m_store.append_audit(entry);
-  }
 }
 
 namespace {

@@ -38,8 +38,6 @@ private:
   Awaitable<void> create_token(Exchange& exchange, const std::string& actor);
   Awaitable<void> create_snapshot(Exchange& exchange, const std::string& actor);
   Awaitable<void> show_snapshots(Exchange& exchange, std::string_view name);
-  // Records in the audit log which snapshots a block withholds files from.
-  void record_snapshot_withholds(const storage::AuditEntry& block, const std::vector<const storage::FileRecord*>& files);
 
   const policy::Policy& m_policy;
   const Clock& m_clock;

@@ -2,6 +2,7 @@
 
 #include "checks.hpp"
 #include "facts.hpp"
+#include "snapshots.hpp"
 #include "upstream_client.hpp"
 #include "writer.hpp"
 
@@ -24,6 +25,33 @@ constexpr std::string_view k_upstream_accept =
 constexpr Seconds k_failure_ttl{10};
 // After an upstream failure, the stored listing is served this long before trying again.
 constexpr Seconds k_retry_after{30};
+
+// Stores a listing. Under on_upstream_removal = "block", a file that just vanished upstream is
+// withheld from the snapshots that froze it, as a block is: the audit log says which.
+storage::Listing
+store_listing(storage::Store& store, const policy::Options& policy, storage::ProjectRecord project,
+              std::vector<storage::FileRecord> files, Time now)
+{
+  auto listing = store.put_listing(std::move(project), std::move(files), now);
+  if (policy.on_upstream_removal != policy::OnUpstreamRemoval::block) {
+    return listing;
+  }
+  std::vector<const storage::FileRecord*> removed;
+  for (const auto& file : listing.files) {
+    if (file.removed_upstream == now) {
+      removed.push_back(&file);
+    }
+  }
+  if (!removed.empty()) {
+    storage::AuditEntry cause;
+    cause.time = now;
+    cause.actor = "upstream";
+    cause.project = listing.project.name;
+    cause.reason = "no longer in the upstream listing";
+    record_snapshot_withholds(store, cause, removed);
+  }
+  return listing;
+}
 
 RenderedPage
 make_page(std::string body)
@@ -175,7 +203,7 @@ ProjectIndex::refresh(const std::string& name, Time now)
     storage::ProjectRecord record = stored->project;
     record.fetched_at = now;
     record.etag.clear();
-    auto listing = co_await m_writer.run([&] { return m_store.put_listing(record, {}, now); });
+    auto listing = co_await m_writer.run([&] { return store_listing(m_store, m_config.policy, record, {}, now); });
     co_return render(listing, now, now + refresh_after);
   } else if (response->status != 200) {
     problem = "upstream answered " + std::to_string(response->status) + " for " + url;
@@ -197,7 +225,8 @@ ProjectIndex::refresh(const std::string& name, Time now)
       record.status_reason = page->status_reason;
       const bool is_new = !stored;
       auto listing =
-        co_await m_writer.run([&] { return m_store.put_listing(std::move(record), std::move(page->files), now); });
+        co_await m_writer.run(
+          [&] { return store_listing(m_store, m_config.policy, std::move(record), std::move(page->files), now); });
       if (is_new) {
         std::unique_lock lock(m_mutex);
         m_root.reset();

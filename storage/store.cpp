@@ -524,6 +524,25 @@ open_tables(const lmdb::Env& env)
   return tables;
 }
 
+// An audit entry for what upstream did to a file: the log is where a reviewer looks for why a
+// release vanished from the index (a takedown) or came back.
+AuditEntry
+upstream_event(const FileRecord& file, Time now, std::string action, std::string reason, std::string before,
+               std::string after)
+{
+  AuditEntry entry;
+  entry.time = now;
+  entry.actor = "upstream";
+  entry.action = std::move(action);
+  entry.project = file.project;
+  entry.version = file.version;
+  entry.filename = file.filename;
+  entry.reason = std::move(reason);
+  entry.before = std::move(before);
+  entry.after = std::move(after);
+  return entry;
+}
+
 } // namespace
 
 struct Store::Impl
@@ -609,6 +628,9 @@ Store::put_listing(ProjectRecord project, std::vector<FileRecord> files, Time no
     const auto old = before.find(file.filename);
     file.first_seen = old != before.end() ? old->second.first_seen : now;
     file.removed_upstream = std::nullopt;
+    if (old != before.end() && old->second.removed_upstream) {
+      tables.audit.append(txn, upstream_event(file, now, "upstream-return", "listed upstream again", "removed", "listed"));
+    }
     auto filename = file.filename;
     // A filename listed twice: the later entry wins, as it would in a dict.
     after.insert_or_assign(std::move(filename), std::move(file));
@@ -618,6 +640,8 @@ Store::put_listing(ProjectRecord project, std::vector<FileRecord> files, Time no
       FileRecord kept = file;
       if (!kept.removed_upstream) {
         kept.removed_upstream = now;
+        tables.audit.append(txn, upstream_event(kept, now, "upstream-removal", "no longer in the upstream listing",
+                                                "listed", "removed"));
       }
       after.emplace(filename, std::move(kept));
     }

@@ -110,6 +110,17 @@ TEST_F(SnapshotTest, ATakedownUpstreamIsWithheldFromTheSnapshotAndSignedAgain)
   const auto page = snapshot_page("frozen", "litellm");
   EXPECT_TRUE(filenames(page).empty()) << page.body;
   EXPECT_EQ(http_get(port, "/files/" + old.sha256().hex() + "/" + old.filename).status, 403u);
+  // The audit log has the takedown and what it withheld from the snapshot.
+  const auto audit = json::parse(api("GET", "/audit?project=litellm", reader).body).at("entries").as_array();
+  std::vector<std::string> actions;
+  for (const auto& entry : audit) {
+    EXPECT_EQ(entry.at("actor").as_string(), "upstream");
+    actions.emplace_back(entry.at("action").as_string());
+  }
+  EXPECT_EQ(actions, (std::vector<std::string>{"upstream-removal", "snapshot-withhold"}));
+  ASSERT_EQ(audit.size(), 2u);
+  EXPECT_EQ(audit[0].at("filename").as_string(), old.filename);
+  EXPECT_NE(std::string(audit[1].at("reason").as_string()).find("frozen"), std::string::npos);
 
   const auto root = http_get(port, "/tuf/metadata/1.root.json").body;
   const tuf::Fetch fetch = [&](std::string_view path, std::uint64_t) -> Expected<std::optional<std::string>> {

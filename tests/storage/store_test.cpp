@@ -213,6 +213,20 @@ TEST_F(StoreTest, removed_file_is_kept_and_cleared_when_it_returns)
     EXPECT_EQ(f.first_seen, at(1)) << f.filename;
   }
   EXPECT_EQ(m_store->listing("p")->files, result.files);
+
+  // Each removal and return is in the audit log once.
+  const auto log = m_store->audit("p", std::nullopt, 100);
+  std::vector<std::string> events;
+  for (const auto& entry : log) {
+    EXPECT_EQ(entry.actor, "upstream");
+    events.push_back(entry.action + " " + entry.filename + " " + entry.before + "->" + entry.after);
+  }
+  EXPECT_EQ(events, (std::vector<std::string>{
+                      "upstream-removal p-1.0.tar.gz listed->removed",
+                      "upstream-removal p-2.0.tar.gz listed->removed",
+                      "upstream-return p-1.0.tar.gz removed->listed",
+                      "upstream-return p-2.0.tar.gz removed->listed",
+                    }));
 }
 
 TEST_F(StoreTest, file_by_sha256_follows_listing_changes)

@@ -56,7 +56,9 @@ public:
   // A file seen before keeps its first_seen (and loses removed_upstream if it came back);
   // a new one gets first_seen = now; a stored file missing from `files` is kept with
   // removed_upstream = now (or its earlier removal time). project.first_seen is kept when
-  // the project was known, else set to now.
+  // the project was known, else set to now. A removal and a return are facts a reviewer must
+  // see: each is appended to the audit log (actor "upstream", action "upstream-removal" or
+  // "upstream-return") in the same transaction.
   Listing put_listing(ProjectRecord project, std::vector<FileRecord> files, Time now);
   // Records a successful revalidation (upstream answered 304): fetched_at = now.
   void touch_project(std::string_view name, Time now);
