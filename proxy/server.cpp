@@ -25,6 +25,9 @@
 #include <list>
 #include <mutex>
 #include <thread>
+#include <vector>
+
+#include <unistd.h>
 
 namespace airlock::proxy {
 
@@ -91,7 +94,8 @@ struct Server::Impl
   {
     beast::tcp_stream* stream = nullptr;
     net::any_io_executor executor;
-    bool idle = true; // guarded by m_sessions_mutex
+    // Set by the session's own thread without the lock (twice a request); read by shutdown.
+    std::atomic<bool> idle{true};
   };
 
   Impl(Config config_in, const Clock& clock_in, ServerTestHooks hooks)
@@ -100,7 +104,7 @@ struct Server::Impl
       policy(config.policy),
       store(config.storage),
       threads(config.server.threads == 0 ? std::max(1u, std::thread::hardware_concurrency()) : config.server.threads),
-      ioc_owner(std::make_unique<net::io_context>(static_cast<int>(threads))),
+      ioc_owner(std::make_unique<net::io_context>(1)),
       ioc(*ioc_owner),
       upstream(ioc.get_executor(), upstream_options(config, hooks)),
       index(config, policy, clock, store, upstream, writer, metrics),
@@ -118,6 +122,14 @@ struct Server::Impl
       acceptor(*acceptor_owner)
   {
     index.set_check_runner(&checks);
+    // One io_context per thread: each session lives on one of them, start to end, so its
+    // handlers never hop threads, need no strand, and no thread wakes another to run them.
+    // `ioc` (thread 0) also runs the listener, the background checks, the upstream
+    // connections' I/O and the timers of shutdown.
+    for (unsigned i = 1; i < threads; ++i) {
+      session_contexts.push_back(std::make_unique<net::io_context>(1));
+      session_work.push_back(net::make_work_guard(*session_contexts.back()));
+    }
     files.set_frozen_lookup([this](const Sha256& sha256) { return snapshots.frozen(sha256); });
     if (const auto removed = store.blobs().remove_temp_files(); removed > 0) {
       AIRLOCK_LOG(info, "removed {} unfinished downloads left by an earlier run", removed);
@@ -133,6 +145,9 @@ struct Server::Impl
     writer.join();
     acceptor_owner.reset();
     upstream.close();
+    // Sessions' frames hold upstream connections and timers of `ioc`: they go first.
+    session_work.clear();
+    session_contexts.clear();
     ioc_owner.reset();
   }
 
@@ -197,6 +212,24 @@ struct Server::Impl
   Writer writer;
   std::unique_ptr<net::io_context> ioc_owner;
   net::io_context& ioc;
+  // The other threads' io_contexts; sessions are dealt round-robin over `ioc` and these.
+  std::vector<std::unique_ptr<net::io_context>> session_contexts;
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> session_work;
+  unsigned next_context = 0; // used by the listener only
+
+  net::io_context& context_for_next_session()
+  {
+    const unsigned which = next_context++ % threads;
+    return which == 0 ? ioc : *session_contexts[which - 1];
+  }
+  // Stops every thread's io_context.
+  void stop_all()
+  {
+    ioc.stop();
+    for (auto& context : session_contexts) {
+      context->stop();
+    }
+  }
   Metrics metrics;
   UpstreamClient upstream;
   ProjectIndex index;
@@ -225,7 +258,7 @@ Awaitable<void>
 Server::Impl::listen()
 {
   for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(net::make_strand(ioc), use_tuple);
+    auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
     if (ec) {
       if (stopping || ec == net::error::operation_aborted) {
         co_return;
@@ -247,14 +280,33 @@ Server::Impl::listen()
       metrics.count_rejected_connection();
       continue;
     }
+    // The connection moves to the io_context of the thread that will serve it.
+    net::io_context& context = context_for_next_session();
+    tcp::socket session_socket(context);
+    if (&context == &ioc) {
+      session_socket = std::move(socket);
+    } else {
+      const auto protocol = socket.local_endpoint(ignored).protocol();
+      beast::error_code moved;
+      const auto handle = socket.release(moved);
+      if (!moved) {
+        session_socket.assign(protocol, handle, moved);
+        if (moved) {
+          ::close(handle);
+        }
+      }
+      if (moved) {
+        AIRLOCK_LOG(warn, "cannot hand a connection to its thread: {}", moved.message());
+        continue;
+      }
+    }
     open_connections.fetch_add(1, std::memory_order_relaxed);
-    socket.set_option(tcp::no_delay(true), ignored);
+    session_socket.set_option(tcp::no_delay(true), ignored);
     // send_prepared() writes at once and gets would_block rather than blocking the thread.
-    socket.non_blocking(true, ignored);
-    auto remote = socket.remote_endpoint(ignored);
+    session_socket.non_blocking(true, ignored);
+    auto remote = session_socket.remote_endpoint(ignored);
     std::string peer = fmt::format("{}:{}", remote.address().to_string(), remote.port());
-    auto executor = socket.get_executor();
-    net::co_spawn(executor, run_session(beast::tcp_stream(std::move(socket)), std::move(peer)),
+    net::co_spawn(context, run_session(beast::tcp_stream(std::move(session_socket)), std::move(peer)),
                   [](std::exception_ptr error) {
                     if (!error) {
                       return;
@@ -275,7 +327,9 @@ Server::Impl::run_session(beast::tcp_stream stream, std::string peer)
   std::list<Session>::iterator registration;
   {
     std::lock_guard lock(sessions_mutex);
-    registration = sessions.insert(sessions.end(), Session{&stream, executor, true});
+    registration = sessions.emplace(sessions.end());
+    registration->stream = &stream;
+    registration->executor = executor;
   }
   struct Unregister
   {
@@ -298,10 +352,7 @@ Server::Impl::run_session(beast::tcp_stream stream, std::string peer)
     stream.expires_after(first ? config.server.request_timeout : config.server.idle_timeout);
     first = false;
     auto [ec, read] = co_await http::async_read(stream, buffer, parser, use_tuple);
-    {
-      std::lock_guard lock(sessions_mutex);
-      registration->idle = false;
-    }
+    registration->idle = false;
     if (ec) {
       if (answers_parse_error(ec)) {
         // Answer what we can, then close: the rest of the stream cannot be trusted.
@@ -349,7 +400,7 @@ Server::Impl::run_session(beast::tcp_stream stream, std::string peer)
     if (!exchange.keep_alive || !stream.socket().is_open()) {
       break;
     }
-    std::lock_guard lock(sessions_mutex);
+    // Seen by begin_shutdown(), or this session sees `stopping` next (both are seq_cst).
     registration->idle = true;
   }
   beast::error_code ignored;
@@ -757,7 +808,7 @@ Server::Impl::begin_shutdown()
   }
   // Whatever is still running after the drain timeout is cut off.
   auto deadline = std::make_shared<net::steady_timer>(ioc, k_drain_timeout);
-  deadline->async_wait([this, deadline](beast::error_code) { ioc.stop(); });
+  deadline->async_wait([this, deadline](beast::error_code) { stop_all(); });
   // Stop as soon as the last session ends.
   net::co_spawn(
     ioc,
@@ -773,7 +824,7 @@ Server::Impl::begin_shutdown()
         poll.expires_after(std::chrono::milliseconds(20));
         co_await poll.async_wait(use_tuple);
       }
-      ioc.stop();
+      stop_all();
     },
     net::detached);
 }
@@ -850,10 +901,11 @@ Server::run(HandleSignals signals)
     }
   });
   std::vector<std::thread> runners;
-  for (unsigned i = 1; i < impl.threads; ++i) {
-    runners.emplace_back([&impl] { impl.ioc.run(); });
+  for (auto& context : impl.session_contexts) {
+    runners.emplace_back([&context] { context->run(); });
   }
   impl.ioc.run();
+  impl.stop_all(); // also when thread 0 ended otherwise
   for (auto& runner : runners) {
     runner.join();
   }
