@@ -11,6 +11,7 @@
 #include <fmt/core.h>
 
 #include <sys/sendfile.h>
+#include <sys/stat.h>
 
 #include <array>
 #include <cerrno>
@@ -25,6 +26,9 @@ constexpr std::string_view k_metadata_suffix = ".metadata";
 constexpr std::uint64_t k_max_undeclared_size = 20ULL << 30;
 constexpr std::uint64_t k_max_metadata_size = 16ULL << 20;
 constexpr std::size_t k_relay_chunk = 256 * 1024;
+// Blobs kept open for the next download of the same file: few, so file descriptors stay
+// available for connections under a 1024-descriptor limit.
+constexpr std::size_t k_open_blobs = 128;
 
 // Waits until the socket is writable, or the write timeout passes (then false).
 Awaitable<bool>
@@ -120,7 +124,7 @@ FileService::serve(Exchange& exchange, std::string_view sha256_hex, std::string_
   // One request per file goes upstream; the others wait for it. A waiter that finds no blob
   // afterwards (the leader failed, or finished just as it joined) tries to lead itself.
   for (int attempt = 0; attempt < 3; ++attempt) {
-    if (auto blob = m_store.blobs().open(*sha256)) {
+    if (const auto blob = open_blob(*sha256)) {
       exchange.outcome = "hit";
       m_metrics.count_cache_hit();
       co_await serve_open_blob(exchange, *sha256, *blob, k_octet_stream);
@@ -137,10 +141,44 @@ FileService::serve(Exchange& exchange, std::string_view sha256_hex, std::string_
   co_await send_text(exchange, http::status::bad_gateway, "upstream fetch of " + file->filename + " failed");
 }
 
+std::shared_ptr<const storage::OpenBlob>
+FileService::open_blob(const Sha256& sha256)
+{
+  std::shared_ptr<const storage::OpenBlob> blob;
+  {
+    std::lock_guard lock(m_open_mutex);
+    if (const auto it = m_open_blobs.find(sha256); it != m_open_blobs.end()) {
+      blob = it->second;
+    }
+  }
+  if (blob) {
+    struct stat st{};
+    if (::fstat(blob->fd.get(), &st) == 0 && st.st_nlink > 0
+        && static_cast<std::uint64_t>(st.st_size) == blob->size) {
+      return blob;
+    }
+    std::lock_guard lock(m_open_mutex);
+    if (const auto it = m_open_blobs.find(sha256); it != m_open_blobs.end() && it->second == blob) {
+      m_open_blobs.erase(it);
+    }
+  }
+  auto opened = m_store.blobs().open(sha256);
+  if (!opened) {
+    return nullptr;
+  }
+  blob = std::make_shared<const storage::OpenBlob>(std::move(*opened));
+  std::lock_guard lock(m_open_mutex);
+  if (m_open_blobs.size() >= k_open_blobs && !m_open_blobs.contains(sha256)) {
+    m_open_blobs.erase(m_open_blobs.begin());
+  }
+  m_open_blobs.insert_or_assign(sha256, blob);
+  return blob;
+}
+
 Awaitable<void>
 FileService::serve_blob(Exchange& exchange, const Sha256& sha256, std::string_view content_type)
 {
-  auto blob = m_store.blobs().open(sha256);
+  const auto blob = open_blob(sha256);
   if (!blob) {
     co_await send_text(exchange, http::status::not_found, "not found: blob vanished");
     co_return;

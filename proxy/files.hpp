@@ -8,6 +8,11 @@
 #include <airlock/policy/policy.hpp>
 #include <airlock/storage/store.hpp>
 
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
 #include <functional>
 
 namespace airlock::proxy {
@@ -33,6 +38,8 @@ public:
   void set_frozen_lookup(std::function<bool(const Sha256&)> frozen) { m_frozen = std::move(frozen); }
 
 private:
+  // A blob to send, from the open-file cache or opened now; null when the store lacks it.
+  std::shared_ptr<const storage::OpenBlob> open_blob(const Sha256& sha256);
   Awaitable<void> serve_blob(Exchange& exchange, const Sha256& sha256, std::string_view content_type);
   Awaitable<void> serve_open_blob(Exchange& exchange, const Sha256& sha256, const storage::OpenBlob& blob,
                                   std::string_view content_type);
@@ -56,6 +63,21 @@ private:
   Metrics& m_metrics;
   SingleFlight m_flights;
   std::function<bool(const Sha256&)> m_frozen;
+
+  struct Sha256Hash
+  {
+    std::size_t operator()(const Sha256& sha256) const
+    {
+      std::size_t h = 0;
+      std::memcpy(&h, sha256.bytes.data(), sizeof h);
+      return h;
+    }
+  };
+  // Recently served blobs, kept open (as nginx's open_file_cache): a download costs no path
+  // walk, open or close. A blob never changes; one deleted from outside (fsck --repair) is
+  // noticed by its link count and opened again.
+  std::mutex m_open_mutex;
+  std::unordered_map<Sha256, std::shared_ptr<const storage::OpenBlob>, Sha256Hash> m_open_blobs;
 };
 
 } // namespace airlock::proxy

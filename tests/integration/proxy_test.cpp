@@ -141,6 +141,26 @@ TEST_F(ProxyTest, FilesAreFetchedOnceThenServedFromTheCache)
   EXPECT_EQ(head.header("content-length"), std::to_string(file.content.size()));
 }
 
+TEST_F(ProxyTest, BlobRemovedFromOutsideIsFetchedAgain)
+{
+  // Served files are kept open between downloads; fsck --repair may delete a blob meanwhile.
+  const auto file = old_file("gone-1.0-py3-none-any.whl", 41, 50'000);
+  upstream.add_file("gone", file);
+  start();
+  ASSERT_EQ(json_page("gone").status, 200u);
+  ASSERT_TRUE(same_bytes(http_get(port, file_url(file)).body, file.content));
+  ASSERT_TRUE(same_bytes(http_get(port, file_url(file)).body, file.content)); // from the cache
+  const auto blobs = wait_for_blob_files(1);
+  ASSERT_EQ(blobs.size(), 1u);
+  std::filesystem::remove(blobs.front());
+  const auto again = http_get(port, file_url(file));
+  EXPECT_EQ(again.status, 200u);
+  EXPECT_TRUE(same_bytes(again.body, file.content));
+  EXPECT_EQ(upstream.file_requests(file.filename), 2)
+    << "a deleted blob is fetched again, not served from a stale descriptor";
+  EXPECT_EQ(wait_for_blob_files(1).size(), 1u);
+}
+
 TEST_F(ProxyTest, ConcurrentRequestsForOneMissingFileCauseOneDownload)
 {
   auto file = old_file("popular-1.0-py3-none-any.whl", 5, 1u << 20);
