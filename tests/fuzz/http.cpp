@@ -18,10 +18,13 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -120,8 +123,20 @@ struct World
     address.sin_family = AF_INET;
     address.sin_port = htons(port);
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) != 0) {
-      std::fprintf(stderr, "fuzz_http: the server stopped accepting connections\n");
+    // libFuzzer's SIGALRM (its -timeout watchdog) interrupts system calls: a connect goes on
+    // in the background then, and send/recv are simply retried.
+    bool connected = ::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) == 0;
+    if (!connected && errno == EINTR) {
+      pollfd waiting{fd, POLLOUT, 0};
+      int error = 0;
+      socklen_t length = sizeof(error);
+      while (::poll(&waiting, 1, 10'000) < 0 && errno == EINTR) {
+      }
+      connected = ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 && error == 0;
+      errno = error;
+    }
+    if (!connected) {
+      std::fprintf(stderr, "fuzz_http: the server stopped accepting connections: %s\n", std::strerror(errno));
       std::abort();
     }
     timeval timeout{10, 0};
@@ -129,6 +144,9 @@ struct World
     std::size_t sent = 0;
     while (sent < bytes.size()) {
       const auto n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) {
+        continue;
+      }
       if (n <= 0) {
         break; // the server may close early on a bad request
       }
@@ -139,6 +157,9 @@ struct World
     char buffer[65536];
     while (true) {
       const auto n = ::recv(fd, buffer, sizeof(buffer), 0);
+      if (n < 0 && errno == EINTR) {
+        continue;
+      }
       if (n <= 0) {
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
           std::fprintf(stderr, "fuzz_http: no answer within 10 s\n");

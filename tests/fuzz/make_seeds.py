@@ -130,7 +130,10 @@ body = {"apiVersion": "0.0.1", "kind": "dsse", "spec": {
     "signatures": [{"signature": base64.b64encode(b"sig").decode(),
                     "verifier": base64.b64encode(b"-----BEGIN CERTIFICATE-----\nMA==\n-----END CERTIFICATE-----\n").decode()}]}}
 write("sigstore", "rekor_body", b"\x05" + json.dumps(body).encode())
-try:
+if os.path.exists(os.path.join(CORPUS, "sigstore", "certificate")):
+    pass  # made once; a new key each run would only churn the corpus
+else:
+  try:
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
                         "-keyout", os.path.join(tmp, "k"), "-out", os.path.join(tmp, "c"), "-outform", "DER",
@@ -144,7 +147,7 @@ try:
         subprocess.run(["openssl", "pkey", "-in", os.path.join(tmp, "k"), "-pubout", "-outform", "DER",
                         "-out", os.path.join(tmp, "p")], check=True, capture_output=True)
         write("sigstore", "public_key", b"\x08" + open(os.path.join(tmp, "p"), "rb").read())
-except (OSError, subprocess.CalledProcessError) as e:
+  except (OSError, subprocess.CalledProcessError) as e:
     print("openssl seeds skipped:", e, file=sys.stderr)
 
 # ---- provenance (the shape of PyPI's; the shared fixtures are read as more seeds) --------
@@ -177,6 +180,9 @@ write("config", "minimal", '[server]\nlisten = "127.0.0.1:3141"\n')
 write("config", "full", """[server]
 listen = "[::1]:0"
 threads = 4
+request_timeout = "10s"
+idle_timeout = "1m"
+max_connections = 100
 
 [upstream]
 index = "http://127.0.0.1:8080/simple/"
@@ -185,15 +191,25 @@ refresh = "0s"
 
 [storage]
 path = "/var/lib/airlock"
-map_size = "4 GiB"
+map_size = "4GiB"
 
 [policy]
-window = "7d"
+quarantine = "7d"
+on_upstream_removal = "keep"
+history_horizon = "30d"
 
-[[policy.rules]]
+[[policy.rule]]
+project = "internal-*"
+quarantine = "0s"
+
+[[policy.rule]]
 project = "requests"
-versions = ">=2.0,<3"
-action = "allow"
+version = ">=2.0,<3"
+action = "block"
+
+[[policy.rule]]
+project = "litellm"
+require_provenance = true
 
 [provenance]
 trusted_root = "/etc/airlock/trusted_root.json"
