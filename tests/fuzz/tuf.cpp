@@ -2,7 +2,8 @@
 // root. Input: documents separated by NUL bytes; the first is the pinned root.json, the others
 // answer the client's fetches in the order it makes them (an empty or missing one is a 404).
 // Every document is also read as the local trusted-versions state and canonicalized.
-// Properties: canonical JSON is a fixed point (it parses and canonicalizes to itself); the
+// Properties: canonical JSON is a fixed point (it parses and canonicalizes to itself, unless it
+// holds control characters, which OLPC canonical JSON leaves unescaped); the
 // trusted-versions state round-trips; a verified walk never goes back from the state it had.
 
 #include "fuzz.hpp"
@@ -93,7 +94,12 @@ LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 
   for (const auto document : documents) {
     if (auto value = tuf::parse_json(document)) {
-      if (auto canonical = tuf::canonical_json(*value)) {
+      auto canonical = tuf::canonical_json(*value);
+      // OLPC canonical JSON writes control characters raw (only '"' and '\\' are escaped), which
+      // strict JSON refuses: the fixed point holds for the other documents.
+      const auto has_control = canonical && std::any_of(canonical->begin(), canonical->end(),
+                                                        [](unsigned char c) { return c < 0x20; });
+      if (canonical && !has_control) {
         auto again = tuf::parse_json(*canonical);
         FUZZ_CHECK(again.has_value());
         const auto twice = tuf::canonical_json(*again);
