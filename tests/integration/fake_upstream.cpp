@@ -192,13 +192,14 @@ FakeUpstream::~FakeUpstream()
   auto& impl = *m_impl;
   impl.stopping = true;
   beast::error_code ignored;
-  impl.acceptor.close(ignored);
-  // Connect once to wake a blocking accept().
+  // Connect once to wake the blocking accept(), which then sees `stopping`; the acceptor is
+  // closed only once its thread is gone (closing it under a blocked accept() is a data race).
   {
     tcp::socket wake(impl.ioc);
     wake.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), m_port), ignored);
   }
   impl.accept_thread.join();
+  impl.acceptor.close(ignored);
   std::list<std::pair<std::shared_ptr<tcp::socket>, std::thread>> connections;
   {
     std::lock_guard lock(impl.mutex);
