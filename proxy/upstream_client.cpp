@@ -208,6 +208,7 @@ ProxySettings::proxy_for(const Url& url) const
 struct Connection
 {
   std::string origin;
+  std::string pool_key; // the origin and the io_context the connection's I/O runs on
   std::optional<beast::tcp_stream> tcp;
   std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
   beast::flat_buffer buffer;
@@ -238,6 +239,15 @@ make_request(const Connection& connection, const Url& url)
   return req;
 }
 
+// Idle connections are pooled per origin and per io_context: a coroutine only ever uses
+// connections whose I/O runs on its own thread, and no connection outlives its io_context.
+std::string
+pool_key(const Url& url, const net::any_io_executor& executor)
+{
+  const auto& context = net::query(executor, net::execution::context);
+  return fmt::format("{}#{}", url.origin(), static_cast<const void*>(&context));
+}
+
 bool
 is_redirect(unsigned status)
 {
@@ -263,10 +273,10 @@ UpstreamClient::UpstreamClient(net::any_io_executor executor, UpstreamClientOpti
 UpstreamClient::~UpstreamClient() = default;
 
 std::unique_ptr<Connection>
-UpstreamClient::take_idle(const std::string& origin)
+UpstreamClient::take_idle(const std::string& key)
 {
   std::lock_guard lock(m_mutex);
-  auto it = m_idle.find(origin);
+  auto it = m_idle.find(key);
   if (it == m_idle.end() || it->second.empty()) {
     return nullptr;
   }
@@ -294,7 +304,7 @@ UpstreamClient::give_back(std::unique_ptr<Connection> connection)
   if (m_closed) {
     return;
   }
-  auto& idle = m_idle[connection->origin];
+  auto& idle = m_idle[connection->pool_key];
   if (idle.size() < k_max_idle_per_origin) {
     idle.push_back(std::move(connection));
   }
@@ -312,7 +322,9 @@ UpstreamClient::connect(const Url& url)
   if (resolve_ec) {
     co_return make_unexpected(fmt::format("cannot resolve {}: {}", peer.host, resolve_ec.message()));
   }
-  beast::tcp_stream stream(m_executor);
+  // On the caller's io_context: its reads complete on the caller's thread, with no hop to
+  // another thread per chunk of a download.
+  beast::tcp_stream stream(executor);
   stream.expires_after(m_options.timeout);
   auto [connect_ec, endpoint] = co_await stream.async_connect(endpoints, use_tuple);
   if (connect_ec) {
@@ -323,6 +335,7 @@ UpstreamClient::connect(const Url& url)
 
   auto connection = std::make_unique<Connection>();
   connection->origin = url.origin();
+  connection->pool_key = pool_key(url, executor);
   // Beast reads at most what the buffer has room for, and a flat_buffer starts with 512 bytes:
   // a 2 MB file would take 4,000 reads (and as many relay rounds).
   connection->buffer.reserve(k_read_buffer);
@@ -375,6 +388,7 @@ UpstreamClient::connect(const Url& url)
 Awaitable<Expected<PageResponse>>
 UpstreamClient::get_page(std::string url_text, std::string_view accept, std::string_view etag, std::uint64_t body_limit)
 {
+  const net::any_io_executor caller = co_await net::this_coro::executor;
   for (int redirects = 0;; ++redirects) {
     auto url = parse_url(url_text);
     if (!url) {
@@ -382,7 +396,7 @@ UpstreamClient::get_page(std::string url_text, std::string_view accept, std::str
     }
     // A pooled connection may have been closed by upstream meanwhile: retry once on a new one.
     for (int attempt = 0;; ++attempt) {
-      auto connection = take_idle(url->origin());
+      auto connection = take_idle(pool_key(*url, caller));
       const bool reused = connection != nullptr;
       if (!connection) {
         auto connected = co_await connect(*url);
@@ -533,13 +547,14 @@ UpstreamBody::read_some(std::span<char> buffer)
 Awaitable<Expected<std::unique_ptr<UpstreamBody>>>
 UpstreamClient::get_stream(std::string url_text, std::uint64_t body_limit, std::optional<Range> range)
 {
+  const net::any_io_executor caller = co_await net::this_coro::executor;
   for (int redirects = 0;; ++redirects) {
     auto url = parse_url(url_text);
     if (!url) {
       co_return make_unexpected(url.error());
     }
     for (int attempt = 0;; ++attempt) {
-      auto connection = take_idle(url->origin());
+      auto connection = take_idle(pool_key(*url, caller));
       const bool reused = connection != nullptr;
       if (!connection) {
         auto connected = co_await connect(*url);
