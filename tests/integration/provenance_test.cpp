@@ -124,26 +124,7 @@ TEST_F(ProvenanceTest, ASnapshotPageChangedByALaterCheckIsSignedAgain)
   const auto after = http_get(port, page_path, accept_json);
   ASSERT_NE(after.body.find("/provenance"), std::string::npos) << after.body;
 
-  const auto root = http_get(port, "/tuf/metadata/1.root.json").body;
-  const tuf::Fetch fetch = [&](std::string_view path, std::uint64_t) -> Expected<std::optional<std::string>> {
-    auto response = http_get(port, "/tuf/" + std::string(path));
-    if (response.status == 404) {
-      return std::optional<std::string>();
-    }
-    return std::optional<std::string>(response.body);
-  };
-  // Signing follows within a moment (changes are gathered for a second).
-  std::string problem = "never verified";
-  for (int i = 0; i < 50 && !problem.empty(); ++i) {
-    const auto verified = tuf::verify_repository(root, fetch, clock.now());
-    const auto* target = verified ? verified->find("snapshots/ci/simple/pypi-attestations/index.json") : nullptr;
-    const auto matches = target != nullptr ? tuf::verify_target(*target, after.body) : Expected<void>{};
-    problem = !verified ? verified.error() : target == nullptr ? "no target" : !matches ? matches.error() : "";
-    if (!problem.empty()) {
-      std::this_thread::sleep_for(std::chrono::milliseconds{100});
-    }
-  }
-  EXPECT_EQ(problem, "");
+  EXPECT_EQ(wait_until_signed("snapshots/ci/simple/pypi-attestations/index.json", after.body), "");
 }
 
 TEST_F(ProvenanceTest, TamperedAttestationIsHeld)

@@ -6,6 +6,8 @@
 
 #include "auth.hpp"
 
+#include <airlock/proxy/tuf.hpp>
+
 #include <sodium.h>
 
 namespace airlock::test {
@@ -34,6 +36,42 @@ protected:
                 200u);
       ASSERT_TRUE(server->wait_for_checks());
     }
+  }
+
+  // Reads /tuf/ from the server under test, as `airlock verify` does.
+  proxy::tuf::Fetch tuf_fetch()
+  {
+    return [this](std::string_view path, std::uint64_t) -> Expected<std::optional<std::string>> {
+      auto response = http_get(port, "/tuf/" + std::string(path));
+      if (response.status == 404) {
+        return std::optional<std::string>();
+      }
+      if (response.status != 200) {
+        return make_unexpected("status " + std::to_string(response.status));
+      }
+      return std::optional<std::string>(response.body);
+    };
+  }
+
+  // Waits (5 s at most: the server gathers changes for a second before signing) until the TUF
+  // chain from 1.root.json verifies and signs `body` as `target`. Returns the last problem, or
+  // an empty string once it does.
+  std::string wait_until_signed(const std::string& target, const std::string& body)
+  {
+    namespace tuf = proxy::tuf;
+    const auto root = http_get(port, "/tuf/metadata/1.root.json").body;
+    const auto fetch = tuf_fetch();
+    std::string problem = "never verified";
+    for (int i = 0; i < 50 && !problem.empty(); ++i) {
+      const auto verified = tuf::verify_repository(root, fetch, clock.now());
+      const auto* signed_target = verified ? verified->find(target) : nullptr;
+      const auto matches = signed_target != nullptr ? tuf::verify_target(*signed_target, body) : Expected<void>{};
+      problem = !verified ? verified.error() : signed_target == nullptr ? "no target" : !matches ? matches.error() : "";
+      if (!problem.empty()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds{100});
+      }
+    }
+    return problem;
   }
 
   std::string token(const std::string& name, storage::Role role)

@@ -122,25 +122,7 @@ TEST_F(SnapshotTest, ATakedownUpstreamIsWithheldFromTheSnapshotAndSignedAgain)
   EXPECT_EQ(audit[0].at("filename").as_string(), old.filename);
   EXPECT_NE(std::string(audit[1].at("reason").as_string()).find("frozen"), std::string::npos);
 
-  const auto root = http_get(port, "/tuf/metadata/1.root.json").body;
-  const tuf::Fetch fetch = [&](std::string_view path, std::uint64_t) -> Expected<std::optional<std::string>> {
-    auto response = http_get(port, "/tuf/" + std::string(path));
-    if (response.status == 404) {
-      return std::optional<std::string>();
-    }
-    return std::optional<std::string>(response.body);
-  };
-  std::string problem = "never verified";
-  for (int i = 0; i < 50 && !problem.empty(); ++i) {
-    const auto verified = tuf::verify_repository(root, fetch, clock.now());
-    const auto* target = verified ? verified->find("snapshots/frozen/simple/litellm/index.json") : nullptr;
-    const auto matches = target != nullptr ? tuf::verify_target(*target, page.body) : Expected<void>{};
-    problem = !verified ? verified.error() : target == nullptr ? "no target" : !matches ? matches.error() : "";
-    if (!problem.empty()) {
-      std::this_thread::sleep_for(std::chrono::milliseconds{100});
-    }
-  }
-  EXPECT_EQ(problem, "");
+  EXPECT_EQ(wait_until_signed("snapshots/frozen/simple/litellm/index.json", page.body), "");
 }
 
 TEST_F(SnapshotTest, NamesRolesAndUnknownSnapshots)
@@ -167,16 +149,7 @@ TEST_F(SnapshotTest, TufSignsWhatSnapshotsServeAndResignsAfterABlock)
   ASSERT_EQ(create("signed", admin).status, 201u);
   const auto root = http_get(port, "/tuf/metadata/1.root.json");
   ASSERT_EQ(root.status, 200u);
-  const tuf::Fetch fetch = [&](std::string_view path, std::uint64_t) -> Expected<std::optional<std::string>> {
-    auto response = http_get(port, "/tuf/" + std::string(path));
-    if (response.status == 404) {
-      return std::optional<std::string>();
-    }
-    if (response.status != 200) {
-      return make_unexpected("status " + std::to_string(response.status));
-    }
-    return std::optional<std::string>(response.body);
-  };
+  const tuf::Fetch fetch = tuf_fetch();
   const auto before = tuf::verify_repository(root.body, fetch, clock.now());
   ASSERT_TRUE(before) << before.error();
   const auto* page = before->find("snapshots/signed/simple/litellm/index.json");
