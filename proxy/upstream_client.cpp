@@ -254,6 +254,25 @@ is_redirect(unsigned status)
   return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
 
+// Where a response sends the client next: nullopt when it is not a redirect (with a Location),
+// an error past `max_redirects` or for a Location that does not resolve.
+Expected<std::optional<std::string>>
+redirect_target(const std::string& url, unsigned status, const http::fields& headers, int redirects,
+                int max_redirects)
+{
+  if (!is_redirect(status) || headers.count(http::field::location) == 0) {
+    return std::optional<std::string>();
+  }
+  if (redirects >= max_redirects) {
+    return make_unexpected(fmt::format("{}: more than {} redirects", url, max_redirects));
+  }
+  auto next = resolve_url(url, headers[http::field::location]);
+  if (!next) {
+    return make_unexpected(next.error());
+  }
+  return std::optional<std::string>(std::move(*next));
+}
+
 } // namespace
 
 UpstreamClient::UpstreamClient(net::any_io_executor executor, UpstreamClientOptions options)
@@ -383,6 +402,18 @@ UpstreamClient::connect(const Url& url)
   co_return connection;
 }
 
+Awaitable<Expected<std::unique_ptr<Connection>>>
+UpstreamClient::connection_for(const Url& url, const net::any_io_executor& caller, bool& reused)
+{
+  auto idle = take_idle(pool_key(url, caller));
+  reused = idle != nullptr;
+  if (reused) {
+    co_return std::move(idle);
+  }
+  auto connected = co_await connect(url);
+  co_return std::move(connected);
+}
+
 // --- pages -----------------------------------------------------------------------------------
 
 Awaitable<Expected<PageResponse>>
@@ -396,15 +427,12 @@ UpstreamClient::get_page(std::string url_text, std::string_view accept, std::str
     }
     // A pooled connection may have been closed by upstream meanwhile: retry once on a new one.
     for (int attempt = 0;; ++attempt) {
-      auto connection = take_idle(pool_key(*url, caller));
-      const bool reused = connection != nullptr;
-      if (!connection) {
-        auto connected = co_await connect(*url);
-        if (!connected) {
-          co_return make_unexpected(connected.error());
-        }
-        connection = std::move(*connected);
+      bool reused = false;
+      auto opened = co_await connection_for(*url, caller, reused);
+      if (!opened) {
+        co_return make_unexpected(opened.error());
       }
+      auto connection = std::move(*opened);
       auto req = make_request(*connection, *url);
       req.set(http::field::accept, accept);
       if (!etag.empty()) {
@@ -437,15 +465,12 @@ UpstreamClient::get_page(std::string url_text, std::string_view accept, std::str
         give_back(std::move(connection));
       }
       const unsigned status = response.result_int();
-      if (is_redirect(status) && response.count(http::field::location) != 0) {
-        if (redirects >= m_options.max_redirects) {
-          co_return make_unexpected(fmt::format("{}: more than {} redirects", url_text, m_options.max_redirects));
-        }
-        auto next = resolve_url(url_text, response[http::field::location]);
-        if (!next) {
-          co_return make_unexpected(next.error());
-        }
-        url_text = std::move(*next);
+      auto next = redirect_target(url_text, status, response, redirects, m_options.max_redirects);
+      if (!next) {
+        co_return make_unexpected(next.error());
+      }
+      if (*next) {
+        url_text = std::move(**next);
         break;
       }
       PageResponse page;
@@ -554,15 +579,12 @@ UpstreamClient::get_stream(std::string url_text, std::uint64_t body_limit, std::
       co_return make_unexpected(url.error());
     }
     for (int attempt = 0;; ++attempt) {
-      auto connection = take_idle(pool_key(*url, caller));
-      const bool reused = connection != nullptr;
-      if (!connection) {
-        auto connected = co_await connect(*url);
-        if (!connected) {
-          co_return make_unexpected(connected.error());
-        }
-        connection = std::move(*connected);
+      bool reused = false;
+      auto opened = co_await connection_for(*url, caller, reused);
+      if (!opened) {
+        co_return make_unexpected(opened.error());
       }
+      auto connection = std::move(*opened);
       auto req = make_request(*connection, *url);
       req.set(http::field::accept, "*/*");
       if (range && range->length > 0) {
@@ -590,16 +612,13 @@ UpstreamClient::get_stream(std::string url_text, std::uint64_t body_limit, std::
         }
         co_return make_unexpected(fmt::format("{}: {}", url_text, read_ec.message()));
       }
-      const unsigned status = state->parser.get().result_int();
-      if (is_redirect(status) && state->parser.get().count(http::field::location) != 0) {
-        if (redirects >= m_options.max_redirects) {
-          co_return make_unexpected(fmt::format("{}: more than {} redirects", url_text, m_options.max_redirects));
-        }
-        auto next = resolve_url(url_text, state->parser.get()[http::field::location]);
-        if (!next) {
-          co_return make_unexpected(next.error());
-        }
-        url_text = std::move(*next);
+      const auto& response = state->parser.get();
+      auto next = redirect_target(url_text, response.result_int(), response, redirects, m_options.max_redirects);
+      if (!next) {
+        co_return make_unexpected(next.error());
+      }
+      if (*next) {
+        url_text = std::move(**next);
         break; // the redirect's connection is dropped rather than drained
       }
       state->connection = std::move(connection);

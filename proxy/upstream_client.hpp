@@ -127,6 +127,10 @@ public:
 
 private:
   Awaitable<Expected<std::unique_ptr<Connection>>> connect(const Url& url);
+  // An idle pooled connection to `url`'s origin on the caller's io_context (reused = true), or
+  // a new one. A pooled one may have been closed by upstream meanwhile: callers retry once.
+  Awaitable<Expected<std::unique_ptr<Connection>>> connection_for(const Url& url, const net::any_io_executor& caller,
+                                                                  bool& reused);
   std::unique_ptr<Connection> take_idle(const std::string& origin);
   void give_back(std::unique_ptr<Connection> connection);
   friend class UpstreamBody;

@@ -377,13 +377,25 @@ FakeUpstream::Impl::page_html(const std::string& project, const std::vector<Fake
 void
 FakeUpstream::Impl::answer(tcp::socket& socket, const http::request<http::string_body>& request, bool& keep_alive)
 {
-  const std::string target(request.target());
+  std::string target(request.target());
+  // /mirror/<path> is <path> without its misbehaviour: where the redirects lead.
+  const bool mirrored = target.starts_with("/mirror/");
+  if (mirrored) {
+    target.erase(0, 7);
+  }
   beast::error_code ec;
   const auto reply = [&](http::status status, std::string body, std::string_view content_type) {
     http::response<http::string_body> response{status, 11};
     response.set(http::field::content_type, content_type);
     response.keep_alive(keep_alive);
     response.body() = std::move(body);
+    response.prepare_payload();
+    http::write(socket, response, ec);
+  };
+  const auto redirect = [&](http::status status, const std::string& location) {
+    http::response<http::string_body> response{status, 11};
+    response.set(http::field::location, location);
+    response.keep_alive(keep_alive);
     response.prepare_payload();
     http::write(socket, response, ec);
   };
@@ -403,7 +415,7 @@ FakeUpstream::Impl::answer(tcp::socket& socket, const http::request<http::string
         files = it->second;
         known = true;
       }
-      if (auto it = page_behaviours.find(project); it != page_behaviours.end()) {
+      if (auto it = page_behaviours.find(project); it != page_behaviours.end() && !mirrored) {
         behaviour = it->second;
       }
     }
@@ -425,6 +437,12 @@ FakeUpstream::Impl::answer(tcp::socket& socket, const http::request<http::string
     case PageBehaviour::slow:
       std::this_thread::sleep_for(std::chrono::seconds(3));
       break;
+    case PageBehaviour::redirect:
+      redirect(http::status::moved_permanently, "/mirror" + target);
+      return;
+    case PageBehaviour::redirect_loop:
+      redirect(http::status::found, target);
+      return;
     case PageBehaviour::json:
     case PageBehaviour::html:
       break;
@@ -498,7 +516,8 @@ FakeUpstream::Impl::answer(tcp::socket& socket, const http::request<http::string
       return;
     }
     std::string body = file->content;
-    if (!range.empty() && range.starts_with("bytes=") && file->behaviour == FileBehaviour::normal) {
+    const FileBehaviour behaviour = mirrored ? FileBehaviour::normal : file->behaviour;
+    if (!range.empty() && range.starts_with("bytes=") && behaviour == FileBehaviour::normal) {
       // Just enough of RFC 9110 for wheel inspection: one "bytes=first-last" range.
       const auto dash = range.find('-');
       const auto first = std::stoull(std::string(range.substr(6, dash - 6)));
@@ -512,7 +531,10 @@ FakeUpstream::Impl::answer(tcp::socket& socket, const http::request<http::string
       http::write(socket, partial, ec);
       return;
     }
-    switch (file->behaviour) {
+    switch (behaviour) {
+    case FileBehaviour::redirect:
+      redirect(http::status::found, "/mirror" + target);
+      return;
     case FileBehaviour::error_500:
       reply(http::status::internal_server_error, "boom", "text/plain");
       return;

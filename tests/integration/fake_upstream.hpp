@@ -24,6 +24,7 @@ enum class FileBehaviour {
   slow,         // drips the body slowly (one small piece per 100 ms)
   oversize,     // sends more bytes than declared
   stall,        // declares the full length, sends half, then goes silent (until stopped)
+  redirect,     // a 302 to the same file under /mirror/, where it is served normally
 };
 
 enum class PageBehaviour {
@@ -34,6 +35,8 @@ enum class PageBehaviour {
   slow,         // takes seconds to answer
   oversize,     // a body larger than any sane page
   not_found,
+  redirect,      // a 301 to the same page under /mirror/, where it is served as JSON
+  redirect_loop, // a 302 to itself, for ever
 };
 
 struct FakeFile

@@ -157,6 +157,26 @@ TEST_F(FaultTest, StalledDownloadIsCutNothingIsCachedAndTheNextTryWorks)
   expect_store_sound();
 }
 
+TEST_F(FaultTest, RedirectsAreFollowedAndLoopsRefused)
+{
+  auto moved = old_file("moved-1.0-py3-none-any.whl", 40, 100'000);
+  moved.behaviour = FileBehaviour::redirect;
+  upstream.add_file("moved", moved);
+  upstream.set_page_behaviour("moved", PageBehaviour::redirect);
+  upstream.add_file("loop", old_file("loop-1.0.tar.gz", 41));
+  upstream.set_page_behaviour("loop", PageBehaviour::redirect_loop);
+  start();
+  const auto page = json_page("moved");
+  EXPECT_EQ(page.status, 200u);
+  EXPECT_EQ(filenames(page), std::vector<std::string>{moved.filename});
+  const auto file = http_get(port, file_url(moved));
+  EXPECT_EQ(file.status, 200u);
+  EXPECT_TRUE(same_bytes(file.body, moved.content));
+  const auto loop = json_page("loop");
+  EXPECT_EQ(loop.status, 502u);
+  EXPECT_NE(one_line(loop).find("redirects"), std::string::npos) << loop.body;
+}
+
 TEST_F(FaultTest, TlsFailureIsAClear502)
 {
   upstream.add_file("tls", old_file("tls-1.0.tar.gz", 36));
