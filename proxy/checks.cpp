@@ -225,21 +225,13 @@ CheckRunner::check_provenance(const storage::FileRecord& file, storage::FileChec
     m_metrics.count_provenance("absent");
     co_return;
   }
-  std::string document;
-  std::array<char, 16384> buffer{};
-  for (;;) {
-    auto read = co_await (*body)->read_some(buffer);
-    if (!read) {
-      ++checks.attempts;
-      AIRLOCK_LOG(warn, "provenance of {}: {} (will retry)", file.filename, read.error());
-      co_return;
-    }
-    if (*read == 0) {
-      break;
-    }
-    document.append(buffer.data(), *read);
+  auto document = co_await (*body)->read_all();
+  if (!document) {
+    ++checks.attempts;
+    AIRLOCK_LOG(warn, "provenance of {}: {} (will retry)", file.filename, document.error());
+    co_return;
   }
-  const auto result = policy::verify_provenance(document, file.filename, file.sha256, *m_trusted_root, nullptr);
+  const auto result = policy::verify_provenance(*document, file.filename, file.sha256, *m_trusted_root, nullptr);
   if (result.status == policy::ProvenanceStatus::verified && result.publisher) {
     checks.provenance = storage::ProvenanceState::verified;
     checks.publisher_kind = result.publisher->kind;
@@ -247,7 +239,7 @@ CheckRunner::check_provenance(const storage::FileRecord& file, storage::FileChec
     checks.workflow = result.publisher->workflow;
     checks.email = result.publisher->email;
     checks.signed_at = result.signed_at;
-    checks.document = std::move(document);
+    checks.document = std::move(*document);
     m_metrics.count_provenance("verified");
   } else {
     checks.provenance = storage::ProvenanceState::invalid;
@@ -283,18 +275,11 @@ CheckRunner::read_range(const storage::FileRecord& file, std::uint64_t offset, s
   if (status == 200 && file.size > k_max_whole_read) {
     co_return make_unexpected("upstream ignores Range requests and the wheel is too large to read whole");
   }
-  std::string content;
-  std::array<char, 65536> buffer{};
-  for (;;) {
-    auto read = co_await (*body)->read_some(buffer);
-    if (!read) {
-      co_return make_unexpected(read.error());
-    }
-    if (*read == 0) {
-      break;
-    }
-    content.append(buffer.data(), *read);
+  auto read = co_await (*body)->read_all();
+  if (!read) {
+    co_return make_unexpected(read.error());
   }
+  std::string content = std::move(*read);
   if (status == 200) {
     // The whole file: its hash must be what upstream declared before anything in it counts.
     if (content.size() != file.size || Sha256::of(content) != file.sha256) {

@@ -418,18 +418,11 @@ FileService::fetch_metadata(const storage::FileRecord& file, const Sha256& expec
   if ((*body)->status() != 200) {
     co_return make_unexpected(fmt::format("upstream answered {}", (*body)->status()));
   }
-  std::string content;
-  std::array<char, 16384> buffer{};
-  for (;;) {
-    auto read = co_await (*body)->read_some(buffer);
-    if (!read) {
-      co_return make_unexpected(read.error());
-    }
-    if (*read == 0) {
-      break;
-    }
-    content.append(buffer.data(), *read);
+  auto read = co_await (*body)->read_all();
+  if (!read) {
+    co_return make_unexpected(read.error());
   }
+  std::string content = std::move(*read);
   if (Sha256::of(content) != expected) {
     co_return make_unexpected("sha256 mismatch: metadata bytes differ from the declared hash");
   }

@@ -569,6 +569,23 @@ UpstreamBody::read_some(std::span<char> buffer)
   co_return 0;
 }
 
+Awaitable<Expected<std::string>>
+UpstreamBody::read_all()
+{
+  std::string content;
+  std::array<char, 65536> buffer{};
+  for (;;) {
+    auto read = co_await read_some(buffer);
+    if (!read) {
+      co_return make_unexpected(read.error());
+    }
+    if (*read == 0) {
+      co_return content;
+    }
+    content.append(buffer.data(), *read);
+  }
+}
+
 Awaitable<Expected<std::unique_ptr<UpstreamBody>>>
 UpstreamClient::get_stream(std::string url_text, std::uint64_t body_limit, std::optional<Range> range)
 {

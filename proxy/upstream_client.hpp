@@ -87,6 +87,8 @@ public:
   // Reads the next bytes into `buffer`; 0 means the body is complete. Fails on a timeout,
   // a connection that breaks early, or a body longer than the limit.
   Awaitable<Expected<std::size_t>> read_some(std::span<char> buffer);
+  // Reads the rest of the body into memory (bounded by the body limit of get_stream).
+  Awaitable<Expected<std::string>> read_all();
 
 private:
   friend class UpstreamClient;
