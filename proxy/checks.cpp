@@ -90,7 +90,6 @@ void
 CheckRunner::schedule(const storage::Listing& listing)
 {
   const auto checks = m_store.checks(listing.project.name);
-  bool new_takedown = false;
   {
     std::lock_guard lock(m_mutex);
     if (m_stopped) {
@@ -98,7 +97,6 @@ CheckRunner::schedule(const storage::Listing& listing)
     }
     for (const auto& file : listing.files) {
       if (file.removed_upstream) {
-        new_takedown = m_takedowns.insert(job_key(file.project, file.filename)).second || new_takedown;
         continue;
       }
       const auto found = checks.find(file.filename);
@@ -115,9 +113,6 @@ CheckRunner::schedule(const storage::Listing& listing)
     }
   }
   start_more();
-  if (new_takedown) {
-    m_on_checked(listing.project.name); // what snapshots withhold changed
-  }
 }
 
 void

@@ -73,7 +73,6 @@ private:
   std::mutex m_mutex;
   std::deque<Job> m_queue;
   std::set<std::string> m_known; // project + '\0' + filename, queued or running
-  std::set<std::string> m_takedowns; // project + '\0' + filename, seen removed upstream
   int m_running = 0;
   std::condition_variable m_idle;
   bool m_stopped = false;

@@ -26,6 +26,19 @@ constexpr Seconds k_failure_ttl{10};
 // After an upstream failure, the stored listing is served this long before trying again.
 constexpr Seconds k_retry_after{30};
 
+// The files of a listing just stored at `now` that this store marked removed upstream.
+std::vector<const storage::FileRecord*>
+newly_removed(const storage::Listing& listing, Time now)
+{
+  std::vector<const storage::FileRecord*> removed;
+  for (const auto& file : listing.files) {
+    if (file.removed_upstream == now) {
+      removed.push_back(&file);
+    }
+  }
+  return removed;
+}
+
 // Stores a listing. Under on_upstream_removal = "block", a file that just vanished upstream is
 // withheld from the snapshots that froze it, as a block is: the audit log says which.
 storage::Listing
@@ -33,16 +46,8 @@ store_listing(storage::Store& store, const policy::Options& policy, storage::Pro
               std::vector<storage::FileRecord> files, Time now)
 {
   auto listing = store.put_listing(std::move(project), std::move(files), now);
-  if (policy.on_upstream_removal != policy::OnUpstreamRemoval::block) {
-    return listing;
-  }
-  std::vector<const storage::FileRecord*> removed;
-  for (const auto& file : listing.files) {
-    if (file.removed_upstream == now) {
-      removed.push_back(&file);
-    }
-  }
-  if (!removed.empty()) {
+  const auto removed = newly_removed(listing, now);
+  if (!removed.empty() && policy.on_upstream_removal == policy::OnUpstreamRemoval::block) {
     storage::AuditEntry cause;
     cause.time = now;
     cause.actor = "upstream";
@@ -204,6 +209,7 @@ ProjectIndex::refresh(const std::string& name, Time now)
     record.fetched_at = now;
     record.etag.clear();
     auto listing = co_await m_writer.run([&] { return store_listing(m_store, m_config.policy, record, {}, now); });
+    note_takedowns(listing, now);
     co_return render(listing, now, now + refresh_after);
   } else if (response->status != 200) {
     problem = "upstream answered " + std::to_string(response->status) + " for " + url;
@@ -231,6 +237,7 @@ ProjectIndex::refresh(const std::string& name, Time now)
         std::unique_lock lock(m_mutex);
         m_root.reset();
       }
+      note_takedowns(listing, now);
       co_return render(listing, now, now + refresh_after);
     }
   }
@@ -244,6 +251,14 @@ ProjectIndex::refresh(const std::string& name, Time now)
   }
   AIRLOCK_LOG(warn, "cannot fetch project {}: {}", name, problem);
   co_return Entry{nullptr, {502, "upstream failed: " + problem}, now + std::min(refresh_after, k_failure_ttl)};
+}
+
+void
+ProjectIndex::note_takedowns(const storage::Listing& listing, Time now) const
+{
+  if (m_on_takedown && !newly_removed(listing, now).empty()) {
+    m_on_takedown(listing.project.name);
+  }
 }
 
 ProjectIndex::Entry

@@ -11,6 +11,7 @@
 
 #include <tl/expected.hpp>
 
+#include <functional>
 #include <memory>
 #include <shared_mutex>
 #include <string>
@@ -69,6 +70,9 @@ public:
   void invalidate_all();
   // Where new files go for their background checks (set once, before serving).
   void set_check_runner(CheckRunner* checks) { m_checks = checks; }
+  // Called with the project's name when a refresh finds files gone upstream that were not
+  // before (set once, before serving): what snapshots withhold may have changed.
+  void set_takedown_handler(std::function<void(const std::string&)> handler) { m_on_takedown = std::move(handler); }
 
 private:
   struct Entry
@@ -80,6 +84,7 @@ private:
 
   Awaitable<Entry> refresh(const std::string& name, Time now);
   Entry render(const storage::Listing& listing, Time now, Time listing_valid_until) const;
+  void note_takedowns(const storage::Listing& listing, Time now) const;
   std::optional<Entry> cached(const std::string& name) const;
 
   const Config& m_config;
@@ -90,6 +95,7 @@ private:
   Writer& m_writer;
   Metrics& m_metrics;
   CheckRunner* m_checks = nullptr;
+  std::function<void(const std::string&)> m_on_takedown;
   SingleFlight m_flights;
 
   mutable std::shared_mutex m_mutex;

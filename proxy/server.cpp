@@ -122,6 +122,10 @@ struct Server::Impl
       acceptor(*acceptor_owner)
   {
     index.set_check_runner(&checks);
+    index.set_takedown_handler([this](const std::string&) {
+      snapshots.invalidate(); // a takedown withholds frozen files too
+      publish_snapshots_soon();
+    });
     // One io_context per thread: each session lives on one of them, start to end, so its
     // handlers never hop threads, need no strand, and no thread wakes another to run them.
     // `ioc` (thread 0) also runs the listener, the background checks, the upstream
