@@ -38,9 +38,10 @@ import fake_pypi  # noqa: E402
 
 BIG_VERSIONS = 2000
 BIG_RECENT = 5
-COLD_FILES = 12          # distinct never-fetched files per cold scenario
 SLOW_FILES = 6           # ... for the one with a slow upstream
 SLOW_SECONDS = 0.5
+WAN_LATENCY = 0.010      # seconds from request to first byte
+WAN_RATE = 100e6         # bytes per second
 PIPSET = 20
 LARGE_WHEEL_PAYLOAD = 2 * 1024 * 1024
 
@@ -81,7 +82,7 @@ def describe(f: fake_pypi.FakeFile) -> dict:
     return {"project": f.project, "filename": f.filename, "sha256": f.sha256, "size": f.size}
 
 
-def populate(fake: fake_pypi.FakePyPI, many: int) -> dict:
+def populate(fake: fake_pypi.FakePyPI, many: int, cold_files: int) -> dict:
     old = fake_pypi.days_ago(40)
     recent = fake_pypi.days_ago(1)
     manifest: dict = {}
@@ -104,8 +105,8 @@ def populate(fake: fake_pypi.FakePyPI, many: int) -> dict:
 
     manifest["cold_large"] = [describe(add(fake, "cold-large", f"1.{i}", old,
                                            payload=rng.randbytes(LARGE_WHEEL_PAYLOAD)))
-                              for i in range(COLD_FILES)]
-    manifest["cold_small"] = [describe(add(fake, "cold-small", f"1.{i}", old)) for i in range(COLD_FILES)]
+                              for i in range(cold_files)]
+    manifest["cold_small"] = [describe(add(fake, "cold-small", f"1.{i}", old)) for i in range(cold_files)]
     # As from a WAN: the body trickles in over SLOW_SECONDS (2 MB in 0.5 s = 4 MB/s).
     slow = []
     for i in range(SLOW_FILES):
@@ -114,6 +115,16 @@ def populate(fake: fake_pypi.FakePyPI, many: int) -> dict:
         slow.append(describe(f))
     manifest["cold_slow"] = slow
     manifest["slow_seconds"] = SLOW_SECONDS
+    # As from a CDN near the data centre (PyPI's files come from one): the answer starts
+    # WAN_LATENCY after the request and the body comes at WAN_RATE.
+    for key, payload in (("cold_wan_large", LARGE_WHEEL_PAYLOAD), ("cold_wan_small", 0)):
+        wan = []
+        for i in range(cold_files):
+            f = add(fake, key.replace("_", "-"), f"1.{i}", old, payload=rng.randbytes(payload) if payload else None)
+            f.latency, f.rate = WAN_LATENCY, WAN_RATE
+            wan.append(describe(f))
+        manifest[key] = wan
+    manifest["wan"] = {"latency_ms": WAN_LATENCY * 1000, "rate_mb_s": WAN_RATE / 1e6}
 
     names = []
     for i in range(PIPSET):
@@ -134,6 +145,7 @@ def main() -> int:
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--manifest", required=True)
     ap.add_argument("--many", type=int, default=10000)
+    ap.add_argument("--cold-files", type=int, default=12, help="distinct never-fetched files per cold scenario")
     args = ap.parse_args()
 
     fake_pypi._Server.request_queue_size = 128
@@ -141,7 +153,7 @@ def main() -> int:
 
     started = time.monotonic()
     fake = CompactPyPI()
-    manifest = populate(fake, args.many)
+    manifest = populate(fake, args.many, args.cold_files)
     fake.start(args.port)
     manifest["base_url"] = fake.base_url
     manifest["build_seconds"] = round(time.monotonic() - started, 2)

@@ -71,7 +71,8 @@ send_redirect(Exchange& exchange, http::status status, std::string_view location
 }
 
 std::string
-prepare_head(Exchange& exchange, http::status status, std::string_view fields, std::uint64_t content_length)
+prepare_head(Exchange& exchange, http::status status, std::string_view fields,
+             std::optional<std::uint64_t> content_length)
 {
   const unsigned version = exchange.request.version();
   const auto code = static_cast<unsigned>(status);
@@ -96,11 +97,17 @@ prepare_head(Exchange& exchange, http::status status, std::string_view fields, s
   } else if (version < 11 && exchange.keep_alive) {
     header += "Connection: keep-alive\r\n";
   }
-  header += "Server: airlock\r\nContent-Length: ";
-  std::array<char, 24> digits{};
-  const auto converted = std::to_chars(digits.data(), digits.data() + digits.size(), content_length);
-  header.append(digits.data(), converted.ptr);
-  header += "\r\n\r\n";
+  header += "Server: airlock\r\n";
+  if (content_length) {
+    header += "Content-Length: ";
+    std::array<char, 24> digits{};
+    const auto converted = std::to_chars(digits.data(), digits.data() + digits.size(), *content_length);
+    header.append(digits.data(), converted.ptr);
+    header += "\r\n";
+  } else if (version >= 11) {
+    header += "Transfer-Encoding: chunked\r\n";
+  }
+  header += "\r\n";
   exchange.status = code;
   return header;
 }
@@ -108,9 +115,15 @@ prepare_head(Exchange& exchange, http::status status, std::string_view fields, s
 Awaitable<bool>
 write_now(Exchange& exchange, std::string_view first, std::string_view second, bool more)
 {
-  std::array<net::const_buffer, 2> buffers{net::buffer(first.data(), first.size()),
-                                           net::buffer(second.data(), second.size())};
-  const std::size_t total = first.size() + second.size();
+  const std::array<net::const_buffer, 2> buffers{net::buffer(first.data(), first.size()),
+                                                 net::buffer(second.data(), second.size())};
+  co_return co_await write_now(exchange, buffers, more);
+}
+
+Awaitable<bool>
+write_now(Exchange& exchange, std::span<const net::const_buffer> buffers, bool more)
+{
+  const std::size_t total = net::buffer_size(buffers);
   // The socket is non-blocking (see Server::Impl::listen): this writes what the kernel takes
   // now, and only the rest, if any, waits for the socket with a timeout.
   const net::socket_base::message_flags flags = more ? MSG_MORE : 0;
@@ -121,7 +134,7 @@ write_now(Exchange& exchange, std::string_view first, std::string_view second, b
     written = 0;
   }
   if (!ec && written < total) {
-    auto rest = beast::buffers_suffix<std::array<net::const_buffer, 2>>(buffers);
+    auto rest = beast::buffers_suffix<std::span<const net::const_buffer>>(buffers);
     rest.consume(written);
     exchange.stream.expires_after(k_write_timeout);
     // Asio's transfer_all would split the rest into 64 KiB writes; one write per readiness.

@@ -7,6 +7,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -46,13 +48,17 @@ Awaitable<void> send_redirect(Exchange& exchange, http::status status, std::stri
 Awaitable<void> send_prepared(Exchange& exchange, http::status status, std::string_view fields,
                               std::string_view body);
 // The status line and header of a response, as send_prepared() writes them, for a body of
-// `content_length` bytes; records the status in the exchange.
+// `content_length` bytes; records the status in the exchange. A body of unknown length is
+// chunked for HTTP/1.1 and ends with the connection for HTTP/1.0 (whose keep_alive the
+// caller must have turned off).
 std::string prepare_head(Exchange& exchange, http::status status, std::string_view fields,
-                         std::uint64_t content_length);
-// Writes `first` then `second` in one gathered write that is tried at once, then waits for
-// the socket (with the write timeout) for what is left. `more`: more bytes follow at once
-// (MSG_MORE), so a small header and the body after it leave in one segment. False when the
-// write failed (keep-alive ends).
+                         std::optional<std::uint64_t> content_length);
+// Writes `buffers` in one gathered write that is tried at once, then waits for the socket
+// (with the write timeout) for what is left. `more`: more bytes follow at once (MSG_MORE), so
+// a small header and the body after it leave in one segment. False when the write failed
+// (keep-alive ends).
+Awaitable<bool> write_now(Exchange& exchange, std::span<const net::const_buffer> buffers, bool more);
+// The same for `first` then `second`.
 Awaitable<bool> write_now(Exchange& exchange, std::string_view first, std::string_view second, bool more);
 
 // Value of a query parameter (percent-decoded), or empty.

@@ -55,6 +55,39 @@ abort_connection(Exchange& exchange)
 
 } // namespace
 
+// Two relay chunks from the pool, given back when the fetch ends (at most a few are kept).
+class FileService::RelayBuffer
+{
+public:
+  explicit RelayBuffer(FileService& files) : m_files(files)
+  {
+    std::lock_guard lock(m_files.m_relay_mutex);
+    if (!m_files.m_relay_buffers.empty()) {
+      m_memory = std::move(m_files.m_relay_buffers.back());
+      m_files.m_relay_buffers.pop_back();
+    }
+    if (!m_memory) {
+      m_memory = std::make_unique_for_overwrite<char[]>(2 * k_relay_chunk);
+    }
+  }
+  ~RelayBuffer()
+  {
+    std::lock_guard lock(m_files.m_relay_mutex);
+    if (m_files.m_relay_buffers.size() < k_kept) {
+      m_files.m_relay_buffers.push_back(std::move(m_memory));
+    }
+  }
+  RelayBuffer(const RelayBuffer&) = delete;
+  RelayBuffer& operator=(const RelayBuffer&) = delete;
+
+  std::span<char> chunk(int i) { return {m_memory.get() + static_cast<std::size_t>(i) * k_relay_chunk, k_relay_chunk}; }
+
+private:
+  static constexpr std::size_t k_kept = 4;
+  FileService& m_files;
+  std::unique_ptr<char[]> m_memory;
+};
+
 FileService::FileService(const Clock& clock, storage::Store& store, UpstreamClient& upstream, ProjectIndex& index,
                          Writer& writer, Metrics& metrics)
   : m_clock(clock),
@@ -252,11 +285,97 @@ FileService::spawn_commit(storage::BlobWriter blob, const Sha256& sha256, std::s
                 net::detached);
 }
 
+namespace {
+
+// The header of a response relayed from upstream.
+std::string
+relay_head(Exchange& exchange, const Sha256& sha256, std::optional<std::uint64_t> length)
+{
+  std::string fields;
+  fields.reserve(160);
+  fields += "Content-Type: ";
+  fields += k_octet_stream;
+  fields += "\r\nETag: \"";
+  fields += sha256.hex();
+  fields += "\"\r\nCache-Control: max-age=365000000, immutable, public\r\n";
+  return prepare_head(exchange, http::status::ok, fields, length);
+}
+
+// The client's side of a relay. The header leaves with the first bytes of the body, so that a
+// fetch that fails before any byte was sent can still answer a clear 502; a small file leaves
+// in one write. A client that goes away stops receiving; the download goes on for the cache.
+class ClientRelay
+{
+public:
+  ClientRelay(Exchange& exchange, std::string header, bool chunked)
+    : m_exchange(exchange),
+      m_header(std::move(header)),
+      m_chunked(chunked)
+  {
+  }
+
+  bool started() const { return m_started; }
+
+  // Sends `data`; `last` completes the response.
+  Awaitable<void> send(std::string_view data, bool last)
+  {
+    if (!m_client_ok || (m_started && m_exchange.head)) {
+      co_return;
+    }
+    std::array<net::const_buffer, 5> buffers;
+    std::size_t count = 0;
+    if (!m_started) {
+      buffers[count++] = net::buffer(m_header);
+    }
+    std::array<char, 24> size_line{};
+    const bool body = !m_exchange.head && !data.empty();
+    if (body && m_chunked) {
+      const auto end = fmt::format_to(size_line.data(), "{:x}\r\n", data.size());
+      buffers[count++] = net::buffer(size_line.data(), static_cast<std::size_t>(end - size_line.data()));
+    }
+    if (body) {
+      buffers[count++] = net::buffer(data.data(), data.size());
+    }
+    if (body && m_chunked) {
+      buffers[count++] = net::buffer("\r\n", 2);
+    }
+    if (last && m_chunked && !m_exchange.head) {
+      buffers[count++] = net::buffer("0\r\n\r\n", 5);
+    }
+    m_started = true;
+    // Not MSG_MORE: a slow upstream's bytes should not wait in the kernel for the next chunk.
+    if (!co_await write_now(m_exchange, std::span<const net::const_buffer>(buffers.data(), count), false)) {
+      m_client_ok = false; // the client left; the download goes on for the cache
+      co_return;
+    }
+    if (body) {
+      m_exchange.bytes += data.size();
+    }
+  }
+
+private:
+  Exchange& m_exchange;
+  std::string m_header;
+  bool m_chunked;
+  bool m_started = false;
+  bool m_client_ok = true;
+};
+
+} // namespace
+
+Awaitable<Expected<storage::BlobWriter>>
+FileService::create_blob()
+{
+  co_return m_store.blobs().create();
+}
+
 Awaitable<void>
 FileService::fetch_and_relay(Exchange& exchange, const storage::FileRecord& file, SingleFlight::Lead lead)
 {
+  using namespace net::experimental::awaitable_operators;
   const std::uint64_t limit = file.size > 0 ? file.size : k_max_undeclared_size;
-  auto body = co_await m_upstream.get_stream(file.url, limit);
+  // The temp file is created while the request is on its way upstream, not after the answer.
+  auto [body, writer] = co_await (m_upstream.get_stream(file.url, limit) && create_blob());
   if (!body) {
     m_metrics.count_upstream_error(false);
     AIRLOCK_LOG(warn, "fetching {} failed: {}", file.filename, body.error());
@@ -279,7 +398,6 @@ FileService::fetch_and_relay(Exchange& exchange, const storage::FileRecord& file
                        fmt::format("upstream size {} differs from the declared {}", *upstream_length, file.size));
     co_return;
   }
-  auto writer = m_store.blobs().create();
   if (!writer) {
     AIRLOCK_LOG(error, "cannot cache {}: {}", file.filename, writer.error());
     co_await send_text(exchange, http::status::service_unavailable, "cannot store file: " + writer.error());
@@ -287,48 +405,22 @@ FileService::fetch_and_relay(Exchange& exchange, const storage::FileRecord& file
   }
 
   const std::optional<std::uint64_t> length = file.size > 0 ? std::optional(file.size) : upstream_length;
-  http::response<http::buffer_body> response{http::status::ok, exchange.request.version()};
-  response.set(http::field::server, "airlock");
-  response.set(http::field::content_type, k_octet_stream);
-  response.set(http::field::etag, "\"" + file.sha256.hex() + "\"");
-  response.set(http::field::cache_control, "max-age=365000000, immutable, public");
-  response.keep_alive(exchange.keep_alive);
-  if (length) {
-    response.content_length(*length);
-  } else {
-    response.chunked(true);
+  if (!length && exchange.request.version() < 11) {
+    exchange.keep_alive = false; // HTTP/1.0 has no chunks: the body ends with the connection
   }
-  exchange.status = 200;
-  http::response_serializer<http::buffer_body> serializer{response};
-  exchange.stream.expires_after(k_write_timeout);
-  auto [header_ec, header_size] = co_await http::async_write_header(exchange.stream, serializer, use_tuple);
-  bool client_ok = !header_ec && !exchange.head;
-  // Sends one chunk; `last` completes the response.
-  const auto send_chunk = [&](const char* data, std::size_t size, bool last) -> Awaitable<void> {
-    if (!client_ok) {
-      co_return;
-    }
-    response.body().data = const_cast<char*>(data);
-    response.body().size = size;
-    response.body().more = !last;
-    exchange.stream.expires_after(k_write_timeout);
-    auto [ec, n] = co_await http::async_write(exchange.stream, serializer, use_tuple);
-    if (ec && ec != http::error::need_buffer) {
-      client_ok = false; // the client left; finish the download for the cache anyway
-      co_return;
-    }
-    exchange.bytes += size;
-  };
+  ClientRelay client(exchange, relay_head(exchange, file.sha256, length), !length && exchange.request.version() >= 11);
 
-  // The last chunk read is held back until the whole file is hashed: a client only ever
-  // completes a response whose bytes match the declared sha256.
-  std::array<std::vector<char>, 2> buffers{std::vector<char>(k_relay_chunk), std::vector<char>(k_relay_chunk)};
+  // Bytes go to the client as they arrive, and are hashed and stored while the client reads
+  // them. Only the end waits: the last chunk of a body whose length is known, or the latest
+  // chunk of one whose end shows only at EOF, is held back until the whole file is hashed, so
+  // a client only ever completes a response whose bytes match the declared sha256.
+  RelayBuffer buffers(*this);
   std::size_t held = 0;
   int current = 0;
   std::uint64_t total = 0;
   std::string failure;
   for (;;) {
-    auto read = co_await upstream.read_some(buffers[current]);
+    auto read = co_await upstream.read_some(buffers.chunk(current));
     if (!read) {
       failure = read.error();
       break;
@@ -337,17 +429,24 @@ FileService::fetch_and_relay(Exchange& exchange, const storage::FileRecord& file
       break;
     }
     total += *read;
-    if (auto written = writer->write(std::string_view(buffers[current].data(), *read)); !written) {
+    const std::string_view chunk(buffers.chunk(current).data(), *read);
+    if (held > 0) {
+      co_await client.send(std::string_view(buffers.chunk(1 - current).data(), held), false);
+      held = 0;
+    }
+    const bool may_be_last = !length || total >= *length;
+    if (!may_be_last) {
+      co_await client.send(chunk, false);
+    }
+    if (auto written = writer->write(chunk); !written) {
       failure = "cannot store file: " + written.error();
       break;
     }
-    if (held > 0) {
-      co_await send_chunk(buffers[1 - current].data(), held, false);
+    if (may_be_last) {
+      held = chunk.size();
+      current = 1 - current;
     }
-    held = *read;
-    current = 1 - current;
   }
-  const char* held_data = buffers[1 - current].data();
   if (failure.empty() && length && total != *length) {
     failure = fmt::format("upstream sent {} bytes, expected {}", total, *length);
   }
@@ -361,13 +460,16 @@ FileService::fetch_and_relay(Exchange& exchange, const storage::FileRecord& file
     m_metrics.count_rejected_download();
     AIRLOCK_LOG(error, "refusing {} from upstream: {}", file.filename, failure);
     exchange.outcome = "rejected";
-    abort_connection(exchange);
+    if (client.started()) {
+      abort_connection(exchange);
+    } else {
+      // Nothing sent yet (a small file, or upstream failed at once): a clear answer instead.
+      co_await send_text(exchange, http::status::bad_gateway,
+                         fmt::format("refusing {} from upstream: {}", file.filename, failure));
+    }
     co_return; // the writer's destructor removes the temp file
   }
-  co_await send_chunk(held_data, held, true);
-  if (header_ec || (!exchange.head && !client_ok)) {
-    exchange.keep_alive = false;
-  }
+  co_await client.send(std::string_view(buffers.chunk(1 - current).data(), held), true);
   // The fsyncs and the index entry happen off this connection: its next request need not wait
   // for them. Requests for this file keep waiting on the flight until the blob is indexed.
   const auto executor = co_await net::this_coro::executor;

@@ -11,9 +11,9 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
-#include <unordered_map>
-
 #include <functional>
+#include <unordered_map>
+#include <vector>
 
 namespace airlock::proxy {
 
@@ -45,6 +45,7 @@ private:
                                   std::string_view content_type);
   // `lead` is held until the fetched blob is indexed (or the fetch failed).
   Awaitable<void> fetch_and_relay(Exchange& exchange, const storage::FileRecord& file, SingleFlight::Lead lead);
+  Awaitable<Expected<storage::BlobWriter>> create_blob();
   Awaitable<void> serve_metadata(Exchange& exchange, const storage::FileRecord& file);
   Awaitable<Expected<std::string>> fetch_metadata(const storage::FileRecord& file, const Sha256& expected,
                                                   SingleFlight::Lead lead);
@@ -78,6 +79,12 @@ private:
   // noticed by its link count and opened again.
   std::mutex m_open_mutex;
   std::unordered_map<Sha256, std::shared_ptr<const storage::OpenBlob>, Sha256Hash> m_open_blobs;
+
+  // The buffers a cold fetch relays through, kept for the next one: fresh memory costs page
+  // faults on every fetch (1.5 ms for a 1 KB file, under strace), reused memory does not.
+  class RelayBuffer;
+  std::mutex m_relay_mutex;
+  std::vector<std::unique_ptr<char[]>> m_relay_buffers;
 };
 
 } // namespace airlock::proxy

@@ -494,6 +494,11 @@ struct UpstreamBody::State
   Seconds timeout{};
   std::string url;
   bool failed = false;
+  // A Content-Length body is read straight from the socket into the caller's buffer, past
+  // the parser: one copy less, and reads as large as the caller's buffer. Bytes still to come.
+  std::optional<std::uint64_t> direct_left;
+
+  bool done() const { return direct_left ? *direct_left == 0 : parser.is_done(); }
 };
 
 UpstreamBody::UpstreamBody(std::unique_ptr<State> state) : m_state(std::move(state))
@@ -502,7 +507,7 @@ UpstreamBody::UpstreamBody(std::unique_ptr<State> state) : m_state(std::move(sta
 
 UpstreamBody::~UpstreamBody()
 {
-  if (m_state && !m_state->failed && m_state->parser.is_done() && m_state->parser.get().keep_alive()) {
+  if (m_state && !m_state->failed && m_state->done() && m_state->parser.get().keep_alive()) {
     m_state->client->give_back(std::move(m_state->connection));
   }
 }
@@ -543,6 +548,9 @@ Awaitable<Expected<std::size_t>>
 UpstreamBody::read_some(std::span<char> buffer)
 {
   auto& state = *m_state;
+  if (state.direct_left) {
+    co_return co_await read_direct(buffer);
+  }
   while (!state.parser.is_done()) {
     auto& body = state.parser.get().body();
     body.data = buffer.data();
@@ -567,6 +575,35 @@ UpstreamBody::read_some(std::span<char> buffer)
     }
   }
   co_return 0;
+}
+
+Awaitable<Expected<std::size_t>>
+UpstreamBody::read_direct(std::span<char> buffer)
+{
+  auto& state = *m_state;
+  auto& left = *state.direct_left;
+  if (left == 0 || buffer.empty()) {
+    co_return 0;
+  }
+  const auto want = net::buffer(buffer.data(), static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), left)));
+  auto& early = state.connection->buffer; // body bytes that arrived with the header
+  if (early.size() > 0) {
+    const std::size_t copied = net::buffer_copy(want, early.data());
+    early.consume(copied);
+    left -= copied;
+    co_return copied;
+  }
+  state.connection->lowest().expires_after(state.timeout);
+  auto [ec, read] = co_await with_stream(*state.connection, [&](auto& s) { return s.async_read_some(want, use_tuple); });
+  if (ec) {
+    state.failed = true;
+    if (ec == net::error::eof || ec == ssl::error::stream_truncated) {
+      co_return make_unexpected(fmt::format("{}: connection closed with {} bytes of the body still to come", state.url, left));
+    }
+    co_return make_unexpected(fmt::format("{}: {}", state.url, ec.message()));
+  }
+  left -= read;
+  co_return read;
 }
 
 Awaitable<Expected<std::string>>
@@ -637,6 +674,9 @@ UpstreamClient::get_stream(std::string url_text, std::uint64_t body_limit, std::
       if (*next) {
         url_text = std::move(**next);
         break; // the redirect's connection is dropped rather than drained
+      }
+      if (const auto length = state->parser.content_length_remaining(); length && !state->parser.is_done()) {
+        state->direct_left = *length;
       }
       state->connection = std::move(connection);
       co_return std::unique_ptr<UpstreamBody>(new UpstreamBody(std::move(state)));

@@ -94,6 +94,7 @@ private:
   friend class UpstreamClient;
   struct State;
   explicit UpstreamBody(std::unique_ptr<State> state);
+  Awaitable<Expected<std::size_t>> read_direct(std::span<char> buffer);
   std::unique_ptr<State> m_state;
 };
 

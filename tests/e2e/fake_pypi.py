@@ -136,6 +136,10 @@ class FakeFile:
     truncate: bool = False           # send the full Content-Length, close after half the body
     status: Optional[int] = None     # answer this status (e.g. 500) instead of the file
     slow: Optional[float] = None     # drip the body over this many seconds
+    # A distant upstream: wait `latency` seconds before answering, then send the body at `rate`
+    # bytes per second (None: as fast as the socket takes it).
+    latency: float = 0.0
+    rate: Optional[float] = None
     # PEP 740: a provenance document served at the Integrity API path (and advertised as the
     # "provenance" URL of the JSON page); None = no provenance (404), as before.
     provenance: Optional[bytes] = None
@@ -552,6 +556,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.model.counts.add("file_range" if rng else "file", real_name)
         if f.status:
             return self._send(f.status, f"forced {f.status}\n".encode(), head=head)
+        if f.latency:
+            time.sleep(f.latency)
         data = f.served_bytes()
         status = 200
         headers = {"ETag": f'"{f.sha256[:32]}"', "Accept-Ranges": "bytes",
@@ -588,6 +594,17 @@ class _Handler(BaseHTTPRequestHandler):
                 self.connection.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+            return
+        if f.rate:
+            # Paced against the clock, not by sleeping a fixed step: the average rate holds
+            # however late each sleep wakes.
+            started = time.monotonic()
+            piece = max(1, min(16384, int(f.rate / 100)))   # steps of at most 10 ms
+            for i in range(0, len(data), piece):
+                delay = started + i / f.rate - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                self.wfile.write(data[i:i + piece])
             return
         if f.slow:
             pieces = 20
@@ -685,6 +702,11 @@ def self_check(with_pip: bool = False) -> None:
         assert sha256_hex(get(fake, alpha.path())[2]) == alpha.sha256
         assert time.monotonic() - started >= 0.4
         alpha.slow = None
+        alpha.latency, alpha.rate = 0.2, alpha.size / 0.3   # first byte after 0.2 s, body over 0.3 s
+        started = time.monotonic()
+        assert sha256_hex(get(fake, alpha.path())[2]) == alpha.sha256
+        assert time.monotonic() - started >= 0.2 + 0.3 - 0.01
+        alpha.latency, alpha.rate = 0.0, None
 
         etag = get(fake, "/simple/alpha/", {"Accept": JSON_V1})[1]["ETag"]
         fake.add_release("alpha", "2.0", hours_ago(1))

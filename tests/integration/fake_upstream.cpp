@@ -577,6 +577,22 @@ FakeUpstream::Impl::answer(tcp::socket& socket, const http::request<http::string
       keep_alive = false;
       return;
     }
+    case FileBehaviour::chunked:
+    case FileBehaviour::chunked_corrupt: {
+      if (behaviour == FileBehaviour::chunked_corrupt && !body.empty()) {
+        body[body.size() / 2] = static_cast<char>(body[body.size() / 2] ^ 0x5a);
+      }
+      std::string wire = "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nTransfer-Encoding: chunked\r\n\r\n";
+      for (std::size_t offset = 0; offset < body.size(); offset += 65536) {
+        const std::size_t size = std::min<std::size_t>(65536, body.size() - offset);
+        wire += fmt::format("{:x}\r\n", size);
+        wire.append(body, offset, size);
+        wire += "\r\n";
+      }
+      wire += "0\r\n\r\n";
+      net::write(socket, net::buffer(wire), ec);
+      return;
+    }
     case FileBehaviour::normal:
       break;
     }

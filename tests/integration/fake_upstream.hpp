@@ -25,6 +25,8 @@ enum class FileBehaviour {
   oversize,     // sends more bytes than declared
   stall,        // declares the full length, sends half, then goes silent (until stopped)
   redirect,     // a 302 to the same file under /mirror/, where it is served normally
+  chunked,      // Transfer-Encoding: chunked, no Content-Length
+  chunked_corrupt, // chunked, with a byte changed as `corrupt`
 };
 
 enum class PageBehaviour {

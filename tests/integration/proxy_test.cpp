@@ -184,12 +184,19 @@ TEST_F(ProxyTest, CorruptBytesAreNeverCompletedNorCached)
 {
   auto file = old_file("delta-1.0-py3-none-any.whl", 6, 600'000);
   file.behaviour = FileBehaviour::corrupt;
+  auto small = old_file("delta-0.9-py3-none-any.whl", 14, 1000);
+  small.behaviour = FileBehaviour::corrupt;
   upstream.add_file("delta", file);
+  upstream.add_file("delta", small);
   start();
   ASSERT_EQ(json_page("delta").status, 200u);
   const auto response = http_get(port, file_url(file));
   EXPECT_FALSE(response.complete && response.status == 200u && response.body.size() == file.content.size())
     << "a client must never complete a response with wrong bytes";
+  // A file that fits in one read is refused before any byte of it is sent: a clear 502.
+  const auto refused = http_get(port, file_url(small));
+  EXPECT_EQ(refused.status, 502u);
+  EXPECT_NE(refused.body.find("sha256 mismatch"), std::string::npos) << refused.body;
   EXPECT_TRUE(blob_files().empty());
 
   // Upstream heals: the next request fetches good bytes and caches them.
@@ -225,6 +232,63 @@ TEST_F(ProxyTest, TruncatedOversizedAndFailingDownloadsAreRefused)
   const auto c = http_get(port, file_url(failing));
   EXPECT_EQ(c.status, 502u);
   EXPECT_TRUE(blob_files().empty());
+}
+
+TEST_F(ProxyTest, ChunkedBodiesOfUndeclaredSizeAreVerifiedBeforeTheirEnd)
+{
+  // An HTML page declares no size and the body comes chunked: the end shows only at EOF, so
+  // the relay holds back its latest chunk until it knows the hash.
+  auto good = old_file("chunky-1.0.tar.gz", 12, 300'000);
+  good.behaviour = FileBehaviour::chunked;
+  auto bad = old_file("chunky-1.1.tar.gz", 13, 300'000);
+  bad.behaviour = FileBehaviour::chunked_corrupt;
+  upstream.add_file("chunky", good);
+  upstream.add_file("chunky", bad);
+  upstream.set_page_behaviour("chunky", PageBehaviour::html);
+  start();
+  ASSERT_EQ(json_page("chunky").status, 200u);
+  clock.advance(std::chrono::days{8}); // HTML has no upload-time: files age from first sight
+  ASSERT_EQ(filenames(json_page("chunky")).size(), 2u);
+
+  const auto served = http_get(port, file_url(good));
+  EXPECT_EQ(served.status, 200u);
+  EXPECT_TRUE(served.complete);
+  EXPECT_EQ(served.header("transfer-encoding"), "chunked");
+  EXPECT_TRUE(same_bytes(served.body, good.content));
+  const auto refused = http_get(port, file_url(bad));
+  EXPECT_FALSE(refused.complete && refused.status == 200u && refused.body.size() == bad.content.size())
+    << "a client must never complete a response with wrong bytes";
+  EXPECT_LT(refused.body.size(), bad.content.size());
+  // Served again from the cache (or after waiting for the commit of the first download).
+  EXPECT_TRUE(same_bytes(http_get(port, file_url(good)).body, good.content));
+  EXPECT_EQ(upstream.file_requests(good.filename), 1);
+  const auto blobs = blob_files();
+  ASSERT_EQ(blobs.size(), 1u);
+  EXPECT_EQ(blobs.front().filename(), good.sha256().hex());
+
+  // HTTP/1.0 has no chunks: the body ends with the connection. HEAD gets the header alone.
+  auto plain = old_file("chunky-1.2.tar.gz", 15, 200'000);
+  plain.behaviour = FileBehaviour::chunked;
+  auto headed = old_file("chunky-1.3.tar.gz", 16, 200'000);
+  headed.behaviour = FileBehaviour::chunked;
+  upstream.add_file("chunky", plain);
+  upstream.add_file("chunky", headed);
+  clock.advance(std::chrono::hours{1}); // past the listing's refresh
+  ASSERT_EQ(json_page("chunky").status, 200u);
+  clock.advance(std::chrono::days{8});
+  ASSERT_EQ(filenames(json_page("chunky")).size(), 4u);
+  const std::string old_http = raw_exchange(port, "GET " + file_url(plain) + " HTTP/1.0\r\n\r\n");
+  const auto split = old_http.find("\r\n\r\n");
+  ASSERT_NE(split, std::string::npos) << old_http.substr(0, 200);
+  const std::string head = old_http.substr(0, split);
+  EXPECT_TRUE(head.starts_with("HTTP/1.0 200 OK")) << head;
+  EXPECT_EQ(head.find("chunked"), std::string::npos) << head;
+  EXPECT_EQ(head.find("Content-Length"), std::string::npos) << head;
+  EXPECT_TRUE(same_bytes(old_http.substr(split + 4), plain.content));
+  const std::string head_only =
+    raw_exchange(port, "HEAD " + file_url(headed) + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_TRUE(head_only.starts_with("HTTP/1.1 200 OK")) << head_only.substr(0, 200);
+  EXPECT_TRUE(head_only.ends_with("Transfer-Encoding: chunked\r\n\r\n")) << head_only;
 }
 
 TEST_F(ProxyTest, CoreMetadataIsServedVerified)
