@@ -519,15 +519,20 @@ AdminApi::decide(Exchange& exchange, std::string_view action, const std::string&
   entry.reason = *reason;
   entry.before = summarize(before);
   entry.after = summarize(after);
+  // A block withholds its files from the snapshots that froze them: the audit log says which,
+  // in the decision's own transaction.
+  std::vector<std::string> withheld;
+  if (action == "block") {
+    for (const auto* file : affected) {
+      withheld.push_back(file->filename);
+    }
+  }
   const auto appended = co_await m_writer.run([&] {
     return action == "unblock" ? m_store.remove_decision(project, version, *filename, entry)
-                               : m_store.put_decision(decision, entry);
+                               : m_store.put_decision(decision, entry, withheld);
   });
   m_index.invalidate(project);
   m_snapshots.invalidate();
-  if (action == "block") {
-    co_await m_writer.run([&] { record_snapshot_withholds(m_store, entry, affected); });
-  }
   if (action != "approve") {
     co_await m_writer.run([&] { m_publish_snapshots(); }); // what snapshots withhold may have changed
   }

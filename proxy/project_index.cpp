@@ -2,7 +2,6 @@
 
 #include "checks.hpp"
 #include "facts.hpp"
-#include "snapshots.hpp"
 #include "upstream_client.hpp"
 #include "writer.hpp"
 
@@ -26,36 +25,23 @@ constexpr Seconds k_failure_ttl{10};
 // After an upstream failure, the stored listing is served this long before trying again.
 constexpr Seconds k_retry_after{30};
 
-// The files of a listing just stored at `now` that this store marked removed upstream.
-std::vector<const storage::FileRecord*>
-newly_removed(const storage::Listing& listing, Time now)
+// Whether storing a listing at `now` marked a file removed upstream.
+bool
+removes_files(const storage::Listing& listing, Time now)
 {
-  std::vector<const storage::FileRecord*> removed;
-  for (const auto& file : listing.files) {
-    if (file.removed_upstream == now) {
-      removed.push_back(&file);
-    }
-  }
-  return removed;
+  return std::any_of(listing.files.begin(), listing.files.end(),
+                     [&](const storage::FileRecord& file) { return file.removed_upstream == now; });
 }
 
 // Stores a listing. Under on_upstream_removal = "block", a file that just vanished upstream is
-// withheld from the snapshots that froze it, as a block is: the audit log says which.
+// withheld from the snapshots that froze it, as a block is: the audit log says which, in the
+// listing's own transaction.
 storage::Listing
 store_listing(storage::Store& store, const policy::Options& policy, storage::ProjectRecord project,
               std::vector<storage::FileRecord> files, Time now)
 {
-  auto listing = store.put_listing(std::move(project), std::move(files), now);
-  const auto removed = newly_removed(listing, now);
-  if (!removed.empty() && policy.on_upstream_removal == policy::OnUpstreamRemoval::block) {
-    storage::AuditEntry cause;
-    cause.time = now;
-    cause.actor = "upstream";
-    cause.project = listing.project.name;
-    cause.reason = "no longer in the upstream listing";
-    record_snapshot_withholds(store, cause, removed);
-  }
-  return listing;
+  return store.put_listing(std::move(project), std::move(files), now,
+                           policy.on_upstream_removal == policy::OnUpstreamRemoval::block);
 }
 
 RenderedPage
@@ -256,7 +242,7 @@ ProjectIndex::refresh(const std::string& name, Time now)
 void
 ProjectIndex::note_takedowns(const storage::Listing& listing, Time now) const
 {
-  if (m_on_takedown && !newly_removed(listing, now).empty()) {
+  if (m_on_takedown && removes_files(listing, now)) {
     m_on_takedown(listing.project.name);
   }
 }

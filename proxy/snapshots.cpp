@@ -47,33 +47,6 @@ with_current_takedowns(storage::Listing listing, const storage::Store& store)
 
 } // namespace
 
-void
-record_snapshot_withholds(storage::Store& store, const storage::AuditEntry& cause,
-                          const std::vector<const storage::FileRecord*>& files)
-{
-  for (const auto& snapshot : store.snapshots()) {
-    const auto frozen = store.snapshot_listing(snapshot.name, cause.project);
-    if (!frozen) {
-      continue;
-    }
-    std::size_t withheld = 0;
-    for (const auto* file : files) {
-      for (const auto& kept : frozen->files) {
-        withheld += kept.filename == file->filename ? 1 : 0;
-      }
-    }
-    if (withheld == 0) {
-      continue;
-    }
-    storage::AuditEntry entry = cause;
-    entry.action = "snapshot-withhold";
-    entry.reason = fmt::format("{} file(s) withheld from snapshot {}: {}", withheld, snapshot.name, cause.reason);
-    entry.before = "served";
-    entry.after = "withheld";
-    store.append_audit(entry);
-  }
-}
-
 bool
 is_valid_snapshot_name(std::string_view name)
 {

@@ -20,12 +20,6 @@ namespace airlock::proxy {
 // Names: 1-64 of [A-Za-z0-9._-], starting with a letter or digit.
 bool is_valid_snapshot_name(std::string_view name);
 
-// Records in the audit log, as a copy of `cause` (a block, a takedown) with the action
-// "snapshot-withhold", each snapshot that froze one of `files` of cause.project and now
-// withholds it. Writes: run it on the writer.
-void record_snapshot_withholds(storage::Store& store, const storage::AuditEntry& cause,
-                               const std::vector<const storage::FileRecord*>& files);
-
 // Creates snapshots and serves their pages, rendered once and kept until a reviewer's
 // decision may withhold a file from them. Thread-safe.
 class SnapshotService

@@ -555,6 +555,34 @@ struct Store::Impl
 
   lmdb::Env env;
   Tables tables;
+
+  // Appends, as copies of `cause` with the action "snapshot-withhold", one entry per snapshot
+  // that froze one of `filenames` of cause.project, in the caller's transaction.
+  void append_snapshot_withholds(lmdb::WriteTxn& txn, const AuditEntry& cause, const std::vector<std::string>& filenames)
+  {
+    if (filenames.empty()) {
+      return;
+    }
+    for (const auto& snapshot : tables.snapshots.all(txn)) {
+      const auto frozen = tables.snapshots.listing(txn, snapshot.name, cause.project);
+      if (!frozen) {
+        continue;
+      }
+      std::size_t withheld = 0;
+      for (const auto& kept : frozen->files) {
+        withheld += std::find(filenames.begin(), filenames.end(), kept.filename) != filenames.end() ? 1 : 0;
+      }
+      if (withheld == 0) {
+        continue;
+      }
+      AuditEntry entry = cause;
+      entry.action = "snapshot-withhold";
+      entry.reason = fmt::format("{} file(s) withheld from snapshot {}: {}", withheld, snapshot.name, cause.reason);
+      entry.before = "served";
+      entry.after = "withheld";
+      tables.audit.append(txn, std::move(entry));
+    }
+  }
 };
 
 Store::Store(const Options& options)
@@ -605,7 +633,7 @@ Store::file_by_sha256(const Sha256& sha256, std::string_view filename) const
 }
 
 Listing
-Store::put_listing(ProjectRecord project, std::vector<FileRecord> files, Time now)
+Store::put_listing(ProjectRecord project, std::vector<FileRecord> files, Time now, bool withhold_removed)
 {
   const auto& tables = m_impl->tables;
   lmdb::WriteTxn txn(m_impl->env);
@@ -635,6 +663,7 @@ Store::put_listing(ProjectRecord project, std::vector<FileRecord> files, Time no
     // A filename listed twice: the later entry wins, as it would in a dict.
     after.insert_or_assign(std::move(filename), std::move(file));
   }
+  std::vector<std::string> removed;
   for (const auto& [filename, file] : before) {
     if (!after.contains(filename)) {
       FileRecord kept = file;
@@ -642,6 +671,7 @@ Store::put_listing(ProjectRecord project, std::vector<FileRecord> files, Time no
         kept.removed_upstream = now;
         tables.audit.append(txn, upstream_event(kept, now, "upstream-removal", "no longer in the upstream listing",
                                                 "listed", "removed"));
+        removed.push_back(filename);
       }
       after.emplace(filename, std::move(kept));
     }
@@ -660,6 +690,14 @@ Store::put_listing(ProjectRecord project, std::vector<FileRecord> files, Time no
   }
   if (!known || *known != project) {
     tables.projects.put(txn, project);
+  }
+  if (withhold_removed) {
+    AuditEntry cause;
+    cause.time = now;
+    cause.actor = "upstream";
+    cause.project = project.name;
+    cause.reason = "no longer in the upstream listing";
+    m_impl->append_snapshot_withholds(txn, cause, removed);
   }
   txn.commit();
   return result;
@@ -715,11 +753,12 @@ Store::all_decisions() const
 }
 
 AuditEntry
-Store::put_decision(const Decision& decision, AuditEntry audit)
+Store::put_decision(const Decision& decision, AuditEntry audit, const std::vector<std::string>& withheld)
 {
   lmdb::WriteTxn txn(m_impl->env);
   m_impl->tables.decisions.put(txn, decision);
   auto appended = m_impl->tables.audit.append(txn, std::move(audit));
+  m_impl->append_snapshot_withholds(txn, appended, withheld);
   txn.commit();
   return appended;
 }

@@ -6,6 +6,7 @@
 
 #include <airlock/storage/store.hpp>
 
+#include <fmt/core.h>
 #include <gtest/gtest.h>
 
 namespace airlock::storage {
@@ -165,6 +166,68 @@ TEST_F(ReviewStoreTest, snapshots_freeze_listings_and_refuse_a_second_use_of_a_n
   EXPECT_FALSE(store->snapshot_listing("2026-q1", "b"));
   EXPECT_THROW(store->put_snapshot(record, {}, entry("snapshot-create", "")), StorageError);
   EXPECT_EQ(store->audit("", std::nullopt, 10).size(), 1u);
+}
+
+TEST_F(ReviewStoreTest, blocks_and_takedowns_record_snapshot_withholds_with_their_own_entry)
+{
+  auto store = open();
+  FileRecord one;
+  one.project = "a";
+  one.filename = "a-1.0.tar.gz";
+  one.version = "1.0";
+  one.sha256 = Sha256::of("a1");
+  one.size = 10;
+  one.url = "https://files.example/a-1.0.tar.gz";
+  FileRecord two = one;
+  two.filename = "a-2.0.tar.gz";
+  two.version = "2.0";
+  two.sha256 = Sha256::of("a2");
+  ProjectRecord project;
+  project.name = "a";
+  const auto listed = store->put_listing(project, {one, two}, at(1), true);
+  store->put_snapshot(SnapshotRecord{"s1", at(2), "ops", 1, 2, 20}, {listed}, entry("snapshot-create", ""));
+  store->put_snapshot(SnapshotRecord{"s2", at(3), "ops", 1, 2, 20}, {listed}, entry("snapshot-create", ""));
+  const auto actions = [&] {
+    std::vector<std::string> out;
+    for (const auto& e : store->audit("a", at(4), 100)) {
+      out.push_back(e.action + " " + e.reason);
+    }
+    return out;
+  };
+
+  // A block of a frozen file: one withhold per snapshot, after the decision's entry.
+  auto block = entry("block", "a", at(4));
+  block.version = "1.0";
+  const auto appended = store->put_decision(decision("a", "1.0", "", DecisionAction::block), block, {one.filename});
+  EXPECT_EQ(actions(), (std::vector<std::string>{"block because",
+                                                 "snapshot-withhold 1 file(s) withheld from snapshot s1: because",
+                                                 "snapshot-withhold 1 file(s) withheld from snapshot s2: because"}));
+  const auto all = store->audit("a", at(4), 100);
+  EXPECT_EQ(all[1].id, appended.id + 1);
+  EXPECT_EQ(all[1].version, "1.0");
+  EXPECT_EQ(all[1].before, "served");
+  EXPECT_EQ(all[1].after, "withheld");
+
+  // A file removed upstream, when the policy withholds removals: withholds in the listing's
+  // transaction. A file no snapshot froze withholds nothing; without the flag, nothing either.
+  FileRecord three = one;
+  three.filename = "a-3.0.tar.gz";
+  three.sha256 = Sha256::of("a3");
+  store->put_listing(project, {one, two, three}, at(5), true);
+  store->put_listing(project, {one, two}, at(6), true);
+  store->put_listing(project, {one}, at(7), false);
+  store->put_listing(project, {}, at(8), true);
+  std::vector<std::string> later;
+  for (const auto& e : store->audit("a", at(5), 100)) {
+    later.push_back(fmt::format("{} {} {}", e.action, e.filename, e.reason));
+  }
+  EXPECT_EQ(later, (std::vector<std::string>{
+                     "upstream-removal a-3.0.tar.gz no longer in the upstream listing",
+                     "upstream-removal a-2.0.tar.gz no longer in the upstream listing",
+                     "upstream-removal a-1.0.tar.gz no longer in the upstream listing",
+                     "snapshot-withhold  1 file(s) withheld from snapshot s1: no longer in the upstream listing",
+                     "snapshot-withhold  1 file(s) withheld from snapshot s2: no longer in the upstream listing",
+                   }));
 }
 
 TEST_F(ReviewStoreTest, checks_round_trip_per_file)

@@ -58,8 +58,10 @@ public:
   // removed_upstream = now (or its earlier removal time). project.first_seen is kept when
   // the project was known, else set to now. A removal and a return are facts a reviewer must
   // see: each is appended to the audit log (actor "upstream", action "upstream-removal" or
-  // "upstream-return") in the same transaction.
-  Listing put_listing(ProjectRecord project, std::vector<FileRecord> files, Time now);
+  // "upstream-return") in the same transaction. With `withhold_removed` (the policy withholds
+  // what upstream removed), each snapshot that froze a file that just vanished gets a
+  // "snapshot-withhold" entry too, in the same transaction.
+  Listing put_listing(ProjectRecord project, std::vector<FileRecord> files, Time now, bool withhold_removed = false);
   // Records a successful revalidation (upstream answered 304): fetched_at = now.
   void touch_project(std::string_view name, Time now);
 
@@ -69,8 +71,10 @@ public:
   // Every decision Airlock holds.
   std::vector<Decision> all_decisions() const;
   // Stores a decision (replacing any at the same scope) and appends its audit entry, in one
-  // transaction. Returns the entry as appended (with its id).
-  AuditEntry put_decision(const Decision& decision, AuditEntry audit);
+  // transaction. Returns the entry as appended (with its id). `withheld`: filenames of
+  // audit.project the decision withholds; each snapshot that froze one of them gets a
+  // "snapshot-withhold" entry (a copy of `audit`) in the same transaction.
+  AuditEntry put_decision(const Decision& decision, AuditEntry audit, const std::vector<std::string>& withheld = {});
   // Removes the decision at a scope, if any, and appends the audit entry, in one transaction.
   // Returns the entry as appended.
   AuditEntry remove_decision(std::string_view project, std::string_view version, std::string_view filename,
