@@ -1,9 +1,17 @@
 #include "fake_upstream.hpp"
 
+#include "testutil.hpp"
+
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <fmt/core.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include <fstream>
 
 #include <list>
 #include <stdexcept>
@@ -16,6 +24,7 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = boost::beast::http;
 using tcp = net::ip::tcp;
+namespace ssl = boost::asio::ssl;
 
 namespace {
 
@@ -162,15 +171,24 @@ struct FakeUpstream::Impl
   std::map<std::string, int> range_counts;
   std::list<std::pair<std::shared_ptr<tcp::socket>, std::thread>> connections;
   std::uint16_t port = 0;
+  std::shared_ptr<ssl::context> tls; // set once, under `mutex`, before the first connection
+  std::optional<TempDir> tls_dir;
 
   void accept_loop();
-  void serve(tcp::socket& socket);
-  void answer(tcp::socket& socket, const http::request<http::string_body>& request, bool& keep_alive);
+  template <class Stream>
+  void serve(Stream& stream);
+  template <class Stream>
+  void answer(Stream& socket, const http::request<http::string_body>& request, bool& keep_alive);
   std::string page_json(const std::string& project, const std::vector<FakeFile>& files) const;
   std::string page_html(const std::string& project, const std::vector<FakeFile>& files) const;
+  std::string scheme() const
+  {
+    std::lock_guard lock(mutex);
+    return tls ? "https" : "http";
+  }
   std::string file_url(const FakeFile& file) const
   {
-    return fmt::format("http://127.0.0.1:{}/packages/{}/{}", port, file.sha256().hex(), file.filename);
+    return fmt::format("{}://127.0.0.1:{}/packages/{}/{}", scheme(), port, file.sha256().hex(), file.filename);
   }
 };
 
@@ -214,7 +232,62 @@ FakeUpstream::~FakeUpstream()
 std::string
 FakeUpstream::index_url() const
 {
-  return fmt::format("http://127.0.0.1:{}/simple/", m_port);
+  return fmt::format("{}://127.0.0.1:{}/simple/", m_impl->scheme(), m_port);
+}
+
+void
+FakeUpstream::use_tls()
+{
+  const auto fail = [](const char* what) { throw std::runtime_error(std::string("FakeUpstream::use_tls: ") + what); };
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"),
+                                                          &EVP_PKEY_free);
+  std::unique_ptr<X509, decltype(&X509_free)> cert(X509_new(), &X509_free);
+  if (!key || !cert) {
+    fail("cannot make a key");
+  }
+  X509_set_version(cert.get(), 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), 1);
+  X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600);
+  X509_gmtime_adj(X509_getm_notAfter(cert.get()), 86400);
+  X509_set_pubkey(cert.get(), key.get());
+  X509_NAME* name = X509_get_subject_name(cert.get());
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("127.0.0.1"), -1, -1,
+                             0);
+  X509_set_issuer_name(cert.get(), name);
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, cert.get(), cert.get(), nullptr, nullptr, 0);
+  for (const auto& [nid, value] : {std::pair{NID_subject_alt_name, "IP:127.0.0.1"},
+                                   std::pair{NID_basic_constraints, "critical,CA:TRUE"}}) {
+    X509_EXTENSION* extension = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
+    if (extension == nullptr || X509_add_ext(cert.get(), extension, -1) != 1) {
+      fail("cannot add an extension");
+    }
+    X509_EXTENSION_free(extension);
+  }
+  if (X509_sign(cert.get(), key.get(), EVP_sha256()) == 0) {
+    fail("cannot sign");
+  }
+  auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
+  if (SSL_CTX_use_certificate(context->native_handle(), cert.get()) != 1
+      || SSL_CTX_use_PrivateKey(context->native_handle(), key.get()) != 1) {
+    fail("cannot load the certificate");
+  }
+  std::unique_ptr<BIO, decltype(&BIO_free)> pem(BIO_new(BIO_s_mem()), &BIO_free);
+  PEM_write_bio_X509(pem.get(), cert.get());
+  char* data = nullptr;
+  const long size = BIO_get_mem_data(pem.get(), &data);
+  std::lock_guard lock(m_impl->mutex);
+  m_impl->tls_dir.emplace();
+  std::ofstream(m_impl->tls_dir->path() / "ca.pem") << std::string_view(data, static_cast<std::size_t>(size));
+  m_impl->tls = std::move(context);
+}
+
+std::string
+FakeUpstream::ca_file() const
+{
+  std::lock_guard lock(m_impl->mutex);
+  return m_impl->tls_dir ? (m_impl->tls_dir->path() / "ca.pem").string() : std::string();
 }
 
 void
@@ -308,12 +381,24 @@ FakeUpstream::Impl::accept_loop()
       continue;
     }
     std::lock_guard lock(mutex);
-    connections.emplace_back(socket, std::thread([this, socket] { serve(*socket); }));
+    connections.emplace_back(socket, std::thread([this, socket, tls = tls] {
+      if (!tls) {
+        serve(*socket);
+        return;
+      }
+      ssl::stream<tcp::socket&> stream(*socket, *tls);
+      beast::error_code handshake;
+      stream.handshake(ssl::stream_base::server, handshake);
+      if (!handshake) {
+        serve(stream);
+      }
+    }));
   }
 }
 
+template <class Stream>
 void
-FakeUpstream::Impl::serve(tcp::socket& socket)
+FakeUpstream::Impl::serve(Stream& socket)
 {
   beast::flat_buffer buffer;
   for (;;) {
@@ -327,7 +412,7 @@ FakeUpstream::Impl::serve(tcp::socket& socket)
     answer(socket, request, keep_alive);
     if (!keep_alive || stopping) {
       beast::error_code ignored;
-      socket.shutdown(tcp::socket::shutdown_both, ignored);
+      beast::get_lowest_layer(socket).shutdown(tcp::socket::shutdown_both, ignored);
       return;
     }
   }
@@ -374,8 +459,9 @@ FakeUpstream::Impl::page_html(const std::string& project, const std::vector<Fake
   return out;
 }
 
+template <class Stream>
 void
-FakeUpstream::Impl::answer(tcp::socket& socket, const http::request<http::string_body>& request, bool& keep_alive)
+FakeUpstream::Impl::answer(Stream& socket, const http::request<http::string_body>& request, bool& keep_alive)
 {
   std::string target(request.target());
   // /mirror/<path> is <path> without its misbehaviour: where the redirects lead.

@@ -62,7 +62,12 @@ public:
   ~FakeUpstream();
 
   std::uint16_t port() const { return m_port; }
-  std::string index_url() const; // http://127.0.0.1:<port>/simple/
+  std::string index_url() const; // http(s)://127.0.0.1:<port>/simple/
+
+  // Speaks HTTPS from now on, with a self-signed certificate for 127.0.0.1 made now; call it
+  // before the first request. The certificate's PEM file, for a client to trust.
+  void use_tls();
+  std::string ca_file() const;
 
   void add_file(const std::string& project, FakeFile file);
   void remove_file(const std::string& project, const std::string& filename);

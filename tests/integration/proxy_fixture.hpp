@@ -52,7 +52,7 @@ protected:
     if (configure) {
       configure(config);
     }
-    server = std::make_unique<proxy::Server>(config, clock);
+    server = std::make_unique<proxy::Server>(config, clock, hooks);
     port = server->bind();
     thread = std::thread([this] { server->run(proxy::HandleSignals::no); });
   }
@@ -67,6 +67,7 @@ protected:
   }
 
   std::function<void(proxy::Config&)> configure; // set before start() to change the config
+  proxy::ServerTestHooks hooks;                  // set before start()
 
   // Fetches a project page, then lets the background checks it started finish, so that
   // what a test looks at next does not race them.

@@ -291,6 +291,47 @@ TEST_F(ProxyTest, ChunkedBodiesOfUndeclaredSizeAreVerifiedBeforeTheirEnd)
   EXPECT_TRUE(head_only.ends_with("Transfer-Encoding: chunked\r\n\r\n")) << head_only;
 }
 
+TEST_F(ProxyTest, HttpsUpstreamIsVerifiedThenRelayedAndCached)
+{
+  // PyPI is HTTPS: the certificate is checked, and the relay reads through TLS.
+  upstream.use_tls();
+  auto wheel = old_file("secure-1.0-py3-none-any.whl", 17, 700'000);
+  wheel.metadata = "Metadata-Version: 2.1\nName: secure\nVersion: 1.0\n";
+  auto corrupt = old_file("secure-1.1-py3-none-any.whl", 18, 300'000);
+  corrupt.behaviour = FileBehaviour::corrupt;
+  auto truncated = old_file("secure-1.2-py3-none-any.whl", 19, 300'000);
+  truncated.behaviour = FileBehaviour::truncate;
+  for (const auto& file : {wheel, corrupt, truncated}) {
+    upstream.add_file("secure", file);
+  }
+
+  // A certificate nobody trusts: nothing is fetched over that connection.
+  start();
+  const auto untrusted = json_page("secure");
+  EXPECT_EQ(untrusted.status, 502u);
+  EXPECT_NE(untrusted.body.find("certificate verify failed"), std::string::npos) << untrusted.body;
+  EXPECT_EQ(upstream.page_requests("secure"), 0);
+  stop();
+
+  hooks.upstream_ca_file = upstream.ca_file();
+  start();
+  ASSERT_EQ(json_page("secure").status, 200u);
+  const auto served = http_get(port, file_url(wheel));
+  EXPECT_EQ(served.status, 200u);
+  EXPECT_TRUE(served.complete);
+  EXPECT_TRUE(same_bytes(served.body, wheel.content));
+  EXPECT_TRUE(same_bytes(http_get(port, file_url(wheel) + ".metadata").body, *wheel.metadata));
+  for (const auto* refused : {&corrupt, &truncated}) {
+    const auto response = http_get(port, file_url(*refused));
+    EXPECT_FALSE(response.complete && response.status == 200u && response.body.size() == refused->content.size())
+      << refused->filename;
+  }
+  EXPECT_TRUE(same_bytes(http_get(port, file_url(wheel)).body, wheel.content));
+  EXPECT_EQ(upstream.file_requests(wheel.filename), 1);
+  const auto blobs = blob_files();
+  EXPECT_EQ(blobs.size(), 2u) << "the wheel and its metadata, nothing of the refused files";
+}
+
 TEST_F(ProxyTest, CoreMetadataIsServedVerified)
 {
   auto file = old_file("meta-1.0-py3-none-any.whl", 10);
