@@ -1,7 +1,5 @@
 #include "fake_upstream.hpp"
 
-#include "testutil.hpp"
-
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
@@ -10,8 +8,6 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
-
-#include <fstream>
 
 #include <list>
 #include <stdexcept>
@@ -172,7 +168,6 @@ struct FakeUpstream::Impl
   std::list<std::pair<std::shared_ptr<tcp::socket>, std::thread>> connections;
   std::uint16_t port = 0;
   std::shared_ptr<ssl::context> tls; // set once, under `mutex`, before the first connection
-  std::optional<TempDir> tls_dir;
 
   void accept_loop();
   template <class Stream>
@@ -235,7 +230,7 @@ FakeUpstream::index_url() const
   return fmt::format("{}://127.0.0.1:{}/simple/", m_impl->scheme(), m_port);
 }
 
-void
+std::string
 FakeUpstream::use_tls()
 {
   const auto fail = [](const char* what) { throw std::runtime_error(std::string("FakeUpstream::use_tls: ") + what); };
@@ -278,16 +273,8 @@ FakeUpstream::use_tls()
   char* data = nullptr;
   const long size = BIO_get_mem_data(pem.get(), &data);
   std::lock_guard lock(m_impl->mutex);
-  m_impl->tls_dir.emplace();
-  std::ofstream(m_impl->tls_dir->path() / "ca.pem") << std::string_view(data, static_cast<std::size_t>(size));
   m_impl->tls = std::move(context);
-}
-
-std::string
-FakeUpstream::ca_file() const
-{
-  std::lock_guard lock(m_impl->mutex);
-  return m_impl->tls_dir ? (m_impl->tls_dir->path() / "ca.pem").string() : std::string();
+  return std::string(data, static_cast<std::size_t>(size));
 }
 
 void

@@ -65,9 +65,8 @@ public:
   std::string index_url() const; // http(s)://127.0.0.1:<port>/simple/
 
   // Speaks HTTPS from now on, with a self-signed certificate for 127.0.0.1 made now; call it
-  // before the first request. The certificate's PEM file, for a client to trust.
-  void use_tls();
-  std::string ca_file() const;
+  // before the first request. Returns the certificate (PEM), for a client to trust.
+  std::string use_tls();
 
   void add_file(const std::string& project, FakeFile file);
   void remove_file(const std::string& project, const std::string& filename);

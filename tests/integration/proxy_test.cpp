@@ -294,7 +294,7 @@ TEST_F(ProxyTest, ChunkedBodiesOfUndeclaredSizeAreVerifiedBeforeTheirEnd)
 TEST_F(ProxyTest, HttpsUpstreamIsVerifiedThenRelayedAndCached)
 {
   // PyPI is HTTPS: the certificate is checked, and the relay reads through TLS.
-  upstream.use_tls();
+  const std::string certificate = upstream.use_tls();
   auto wheel = old_file("secure-1.0-py3-none-any.whl", 17, 700'000);
   wheel.metadata = "Metadata-Version: 2.1\nName: secure\nVersion: 1.0\n";
   auto corrupt = old_file("secure-1.1-py3-none-any.whl", 18, 300'000);
@@ -313,7 +313,8 @@ TEST_F(ProxyTest, HttpsUpstreamIsVerifiedThenRelayedAndCached)
   EXPECT_EQ(upstream.page_requests("secure"), 0);
   stop();
 
-  hooks.upstream_ca_file = upstream.ca_file();
+  hooks.upstream_ca_file = (dir.path() / "upstream-ca.pem").string();
+  write_file(hooks.upstream_ca_file, certificate);
   start();
   ASSERT_EQ(json_page("secure").status, 200u);
   const auto served = http_get(port, file_url(wheel));
