@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include <array>
+#include <charconv>
 #include <cerrno>
 
 namespace airlock::proxy {
@@ -330,7 +331,9 @@ public:
     std::array<char, 24> size_line{};
     const bool body = !m_exchange.head && !data.empty();
     if (body && m_chunked) {
-      const auto end = fmt::format_to(size_line.data(), "{:x}\r\n", data.size());
+      char* end = std::to_chars(size_line.data(), size_line.data() + 16, data.size(), 16).ptr;
+      *end++ = '\r';
+      *end++ = '\n';
       buffers[count++] = net::buffer(size_line.data(), static_cast<std::size_t>(end - size_line.data()));
     }
     if (body) {
