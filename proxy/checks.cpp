@@ -186,7 +186,11 @@ CheckRunner::run(Job job)
 std::string
 CheckRunner::provenance_url(const storage::FileRecord& file) const
 {
-  // PyPI's Integrity API sits beside its Simple API: <host>/integrity/<project>/<version>/<file>/provenance.
+  if (file.provenance_url) {
+    return *file.provenance_url; // what the listing said (PEP 740), "" for none
+  }
+  // Said nothing: PyPI's Integrity API sits beside its Simple API,
+  // <host>/integrity/<project>/<version>/<file>/provenance.
   auto resolved = resolve_url(m_config.upstream.index,
                               fmt::format("../integrity/{}/{}/{}/provenance", file.project, file.version, file.filename));
   return resolved ? *resolved : std::string();
@@ -200,8 +204,13 @@ CheckRunner::check_provenance(const storage::FileRecord& file, storage::FileChec
     checks.reason = "provenance checks are off ([provenance] trusted_root is not set)";
     co_return;
   }
+  if (file.provenance_url && file.provenance_url->empty()) {
+    checks.provenance = storage::ProvenanceState::absent;
+    checks.reason = "the upstream listing says the file has no provenance";
+    co_return;
+  }
   const std::string url = provenance_url(file);
-  if (url.empty() || file.version.empty()) {
+  if (url.empty() || (!file.provenance_url && file.version.empty())) {
     checks.provenance = storage::ProvenanceState::absent;
     checks.reason = "the filename carries no version to look provenance up by";
     co_return;

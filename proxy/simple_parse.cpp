@@ -130,6 +130,7 @@ struct Candidate
   std::string requires_python;
   std::optional<std::string> yanked;
   std::optional<Sha256> core_metadata;
+  std::optional<std::string> provenance_url; // PEP 740; "" = listed as null
 };
 
 struct ResolvedUrl
@@ -232,6 +233,7 @@ public:
     record.yanked = std::move(file.yanked);
     record.core_metadata = file.core_metadata;
     record.url = std::move(file.url);
+    record.provenance_url = std::move(file.provenance_url);
     m_page.files.push_back(std::move(record));
   }
 
@@ -361,6 +363,22 @@ read_json_file(const boost::json::object& entry, const PageBuilder& builder, Can
   }
 
   out.core_metadata = json_core_metadata(entry);
+
+  // PEP 740: the URL of the file's provenance, or null for none (unlike the fields above,
+  // null here says something: there is no provenance to look for).
+  if (const auto* provenance = entry.if_contains("provenance"); provenance != nullptr) {
+    if (provenance->is_null()) {
+      out.provenance_url = std::string();
+    } else if (provenance->is_string()) {
+      auto resolved_provenance = builder.resolve(sv(provenance->get_string()));
+      if (!resolved_provenance) {
+        return "\"provenance\": " + resolved_provenance.error();
+      }
+      out.provenance_url = std::move(resolved_provenance->url);
+    } else {
+      return "\"provenance\" is neither a URL nor null";
+    }
+  }
   return std::nullopt;
 }
 
@@ -637,13 +655,14 @@ private:
   std::size_t m_pos = 0;
 };
 
-constexpr std::array<std::string_view, 5> k_anchor_attributes = {
-  "href", "data-requires-python", "data-yanked", "data-core-metadata", "data-dist-info-metadata"};
+constexpr std::array<std::string_view, 6> k_anchor_attributes = {
+  "href", "data-requires-python", "data-yanked", "data-core-metadata", "data-dist-info-metadata", "data-provenance"};
 constexpr std::size_t k_href = 0;
 constexpr std::size_t k_requires_python = 1;
 constexpr std::size_t k_yanked = 2;
 constexpr std::size_t k_core_metadata = 3;
 constexpr std::size_t k_dist_info_metadata = 4;
+constexpr std::size_t k_provenance = 5;
 using AnchorAttributes = std::array<std::optional<std::string>, k_anchor_attributes.size()>;
 
 constexpr std::array<std::string_view, 2> k_meta_attributes = {"name", "content"};
@@ -706,6 +725,14 @@ read_html_file(const AnchorAttributes& attrs, const PageBuilder& builder, Candid
     out.yanked = bounded(clean_text(*yanked), k_max_reason);
   }
   out.core_metadata = html_core_metadata(attrs);
+  // PEP 740 in HTML: the attribute gives the provenance URL; without it nothing is said.
+  if (const auto& provenance = attrs[k_provenance]) {
+    auto resolved_provenance = builder.resolve(*provenance);
+    if (!resolved_provenance) {
+      return "data-provenance: " + resolved_provenance.error();
+    }
+    out.provenance_url = std::move(resolved_provenance->url);
+  }
   return std::nullopt;
 }
 

@@ -36,7 +36,8 @@ Encoder::str(std::string_view s)
 
 Decoder::Decoder(std::string_view in) : m_in(in)
 {
-  if (u8() != k_format_version) {
+  m_version = u8();
+  if (m_version < k_oldest_format_version || m_version > k_format_version) {
     m_ok = false;
   }
 }
@@ -121,6 +122,7 @@ put_file(Encoder& e, const FileRecord& r)
   e.optional(r.core_metadata, [&](const Sha256& s) { e.sha256(s); });
   e.str(r.url);
   e.optional(r.removed_upstream, [&](Time t) { e.time(t); });
+  e.optional(r.provenance_url, [&](const std::string& s) { e.str(s); });
 }
 
 FileRecord
@@ -139,6 +141,9 @@ get_file(Decoder& d)
   r.core_metadata = d.optional<Sha256>([&] { return d.sha256(); });
   r.url = d.str();
   r.removed_upstream = d.optional<Time>([&] { return d.time(); });
+  if (d.version() >= 2) {
+    r.provenance_url = d.optional<std::string>([&] { return d.str(); });
+  }
   return r;
 }
 

@@ -16,7 +16,9 @@
 
 namespace airlock::storage::codec {
 
-inline constexpr std::uint8_t k_format_version = 1;
+// Version 2 added FileRecord::provenance_url; version 1 values are still read.
+inline constexpr std::uint8_t k_format_version = 2;
+inline constexpr std::uint8_t k_oldest_format_version = 1;
 
 class Encoder
 {
@@ -76,6 +78,8 @@ public:
 
   // True when every read was in bounds and valid and the whole input was consumed.
   bool done() const { return m_ok && m_pos == m_in.size(); }
+  // The format version of the value being read.
+  std::uint8_t version() const { return m_version; }
 
 private:
   // The next n bytes, or an empty view (and ok() false) when fewer are left.
@@ -84,6 +88,7 @@ private:
   std::string_view m_in;
   std::size_t m_pos = 0;
   bool m_ok = true;
+  std::uint8_t m_version = 0;
 };
 
 std::string encode(const ProjectRecord& record);

@@ -31,12 +31,19 @@ check_page(const proxy::UpstreamPage& page)
     FUZZ_CHECK(policy::is_safe_filename(file.filename));
     FUZZ_CHECK(names.insert(file.filename).second);
     // The scheme as upstream spelled it ("HTTPS://" too): the upstream client lowercases it.
-    std::string scheme = file.url.substr(0, file.url.find("://"));
-    std::transform(scheme.begin(), scheme.end(), scheme.begin(), [](unsigned char c) { return std::tolower(c); });
-    if (scheme != "http" && scheme != "https") {
-      FUZZ_CHECK_EQ(file.url, "an absolute http(s) URL");
+    const auto check_url = [](const std::string& url) {
+      std::string scheme = url.substr(0, url.find("://"));
+      std::transform(scheme.begin(), scheme.end(), scheme.begin(), [](unsigned char c) { return std::tolower(c); });
+      if (scheme != "http" && scheme != "https") {
+        FUZZ_CHECK_EQ(url, "an absolute http(s) URL");
+      }
+      FUZZ_CHECK(url.find('#') == std::string::npos);
+    };
+    check_url(file.url);
+    // PEP 740: "" is "none" (JSON null); anything else is fetched like a file.
+    if (file.provenance_url && !file.provenance_url->empty()) {
+      check_url(*file.provenance_url);
     }
-    FUZZ_CHECK(file.url.find('#') == std::string::npos);
     if (!file.version.empty()) {
       const auto parsed = policy::parse_filename(file.filename, k_project);
       FUZZ_CHECK(parsed && parsed->version == file.version);

@@ -425,6 +425,11 @@ FakeUpstream::Impl::page_json(const std::string& project, const std::vector<Fake
     if (file.metadata) {
       out += fmt::format(R"(,"core-metadata":{{"sha256":"{}"}})", Sha256::of(*file.metadata).hex());
     }
+    if (file.provenance_key == ProvenanceKey::moved) {
+      out += fmt::format(R"(,"provenance":"/attestations/{}")", file.filename);
+    } else if (file.provenance_key == ProvenanceKey::null) {
+      out += R"(,"provenance":null)";
+    }
     out += "}";
   }
   out += "]}";
@@ -439,6 +444,9 @@ FakeUpstream::Impl::page_html(const std::string& project, const std::vector<Fake
     out += fmt::format(R"(<a href="{}#sha256={}")", file_url(file), file.sha256().hex());
     if (file.metadata) {
       out += fmt::format(R"( data-core-metadata="sha256={}")", Sha256::of(*file.metadata).hex());
+    }
+    if (file.provenance_key == ProvenanceKey::moved) {
+      out += fmt::format(R"( data-provenance="/attestations/{}")", file.filename);
     }
     out += fmt::format(">{}</a><br/>\n", file.filename);
   }
@@ -532,18 +540,21 @@ FakeUpstream::Impl::answer(Stream& socket, const http::request<http::string_body
     return;
   }
 
-  if (target.starts_with("/integrity/") && target.ends_with("/provenance")) {
-    // /integrity/<project>/<version>/<filename>/provenance
-    const std::string rest = target.substr(0, target.size() - std::string("/provenance").size());
+  const bool integrity = target.starts_with("/integrity/") && target.ends_with("/provenance");
+  if (integrity || target.starts_with("/attestations/")) {
+    // /integrity/<project>/<version>/<filename>/provenance, or /attestations/<filename> for a
+    // file whose listing moved its provenance there
+    const std::string rest =
+      integrity ? target.substr(0, target.size() - std::string("/provenance").size()) : target;
     const std::string filename = rest.substr(rest.rfind('/') + 1);
     std::optional<std::string> document;
     bool failing = false;
     {
       std::lock_guard lock(mutex);
-      ++file_counts[filename + ".provenance"];
+      ++file_counts[filename + (integrity ? ".provenance" : ".attestations")];
       for (const auto& [project, files] : projects) {
         for (const auto& f : files) {
-          if (f.filename == filename) {
+          if (f.filename == filename && integrity == (f.provenance_key != ProvenanceKey::moved)) {
             document = f.provenance;
             failing = f.behaviour == FileBehaviour::error_500;
           }

@@ -41,6 +41,13 @@ enum class PageBehaviour {
   redirect_loop, // a 302 to itself, for ever
 };
 
+// What a JSON page says of a file's provenance (PEP 740 "provenance" key).
+enum class ProvenanceKey {
+  omitted, // no key: a client looks at the Integrity API path
+  moved,   // a relative URL, /attestations/<filename>, where the document is served instead
+  null,    // null: no provenance (while the Integrity API path would serve one)
+};
+
 struct FakeFile
 {
   std::string filename;
@@ -50,6 +57,7 @@ struct FakeFile
   std::optional<std::string> yanked;
   std::optional<std::string> metadata; // PEP 658 metadata served at <url>.metadata
   std::optional<std::string> provenance; // PEP 740, at /integrity/<project>/<version>/<filename>/provenance
+  ProvenanceKey provenance_key = ProvenanceKey::omitted;
   FileBehaviour behaviour = FileBehaviour::normal;
 
   Sha256 sha256() const { return Sha256::of(content); }

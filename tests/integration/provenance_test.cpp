@@ -96,6 +96,40 @@ TEST_F(ProvenanceTest, AttestedReleaseIsApprovedWithItsPublisherAndTheNextWithou
             404u);
 }
 
+TEST_F(ProvenanceTest, TheListingsProvenanceKeyIsFollowed)
+{
+  // PEP 740: the page says where the provenance is, or that there is none (null).
+  auto moved = attested(std::chrono::days{10});
+  moved.provenance_key = ProvenanceKey::moved;
+  upstream.add_file("pypi-attestations", moved);
+  auto none = old_file("pypi_attestations-0.0.18.tar.gz", 8);
+  none.upload_time = k_now - std::chrono::days{20};
+  none.provenance = moved.provenance; // at the Integrity API path, which the listing overrules
+  none.provenance_key = ProvenanceKey::null;
+  upstream.add_file("pypi-attestations", none);
+  start_with_tokens();
+  (void)json_page("pypi-attestations");
+
+  const auto verified = file_status("pypi-attestations", moved.filename);
+  EXPECT_EQ(verified.at("provenance").at("status").as_string(), "verified");
+  EXPECT_EQ(upstream.file_requests(moved.filename + ".attestations"), 1);
+  EXPECT_EQ(upstream.file_requests(moved.filename + ".provenance"), 0) << "the Integrity API path was not asked";
+
+  const auto absent = file_status("pypi-attestations", none.filename);
+  EXPECT_EQ(absent.at("provenance").at("status").as_string(), "absent");
+  EXPECT_EQ(upstream.file_requests(none.filename + ".provenance"), 0) << "null means: nothing to fetch";
+
+  // The same from an HTML page (data-provenance).
+  stop();
+  upstream.set_page_behaviour("html-attested", PageBehaviour::html);
+  auto html = attested(std::chrono::days{10});
+  html.provenance_key = ProvenanceKey::moved;
+  upstream.add_file("html-attested", html);
+  start_with_tokens();
+  (void)json_page("html-attested");
+  EXPECT_EQ(upstream.file_requests(html.filename + ".attestations"), 2); // once per project
+}
+
 // A snapshot page shows verified provenance. A check that ends after the snapshot was taken
 // changes the page (it gains the provenance URL): the TUF metadata must follow, or clients
 // that verify would refuse a page Airlock serves.

@@ -269,6 +269,25 @@ TEST(ParseJsonPage, CoreMetadataOnlyWhenItCanBeVerified)
   EXPECT_EQ(metadata({{"core-metadata", "[1]"}}), std::nullopt);
 }
 
+TEST(ParseJsonPage, ProvenanceKey)
+{
+  // PEP 740: a URL (resolved against the page), null for none, or nothing said.
+  const auto provenance = [](std::optional<std::string> value) {
+    const auto page = parse_json_ok(json_page(json_file({{"provenance", value}})));
+    EXPECT_EQ(page.files.size(), 1u) << only_skip(page);
+    return page.files.empty() ? std::optional<std::string>("<skipped>") : page.files[0].provenance_url;
+  };
+  EXPECT_EQ(provenance(std::nullopt), std::nullopt);
+  EXPECT_EQ(provenance("null"), "");
+  EXPECT_EQ(provenance("\"https://pypi.org/integrity/litellm/1.82.6/" + k_wheel + "/provenance\""),
+            "https://pypi.org/integrity/litellm/1.82.6/" + k_wheel + "/provenance");
+  EXPECT_EQ(provenance("\"../../integrity/x/provenance\""), "https://pypi.org/integrity/x/provenance");
+  // Present but unusable: the entry is suspect, as with the other fields.
+  EXPECT_TRUE(contains(json_skip_reason({{"provenance", "5"}}), "\"provenance\" is neither a URL nor null"));
+  EXPECT_TRUE(contains(json_skip_reason({{"provenance", "{}"}}), "\"provenance\""));
+  EXPECT_TRUE(contains(json_skip_reason({{"provenance", "\"ftp://pypi.org/p\""}}), "not http(s)"));
+}
+
 TEST(ParseJsonPage, RelativeUrlsResolveAgainstThePage)
 {
   const auto url = [](const std::string& ref) {
@@ -603,6 +622,17 @@ TEST(ParseHtmlPage, CoreMetadataAttributes)
   EXPECT_EQ(metadata(" data-core-metadata=\"md5=abc\""), std::nullopt);
   EXPECT_EQ(metadata(" data-core-metadata=\"sha256=xyz\""), std::nullopt);
   EXPECT_EQ(metadata(""), std::nullopt);
+}
+
+TEST(ParseHtmlPage, ProvenanceAttribute)
+{
+  const auto page = parse_html_ok(html_page(html_anchor(k_wheel, " data-provenance=\"/integrity/x/provenance\"")
+                                            + html_anchor("litellm-1.0.tar.gz")
+                                            + html_anchor("litellm-1.1.tar.gz", " data-provenance=\"javascript:x\"")));
+  ASSERT_EQ(page.files.size(), 2u);
+  EXPECT_EQ(page.files[0].provenance_url, "https://pypi.org/integrity/x/provenance");
+  EXPECT_EQ(page.files[1].provenance_url, std::nullopt);
+  EXPECT_TRUE(contains(only_skip(page), "data-provenance")) << only_skip(page);
 }
 
 TEST(ParseHtmlPage, AttributeSyntaxes)

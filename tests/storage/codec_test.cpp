@@ -29,6 +29,7 @@ full_file()
   r.core_metadata = Sha256::of("METADATA");
   r.url = "https://files.pythonhosted.org/packages/ab/cd/litellm-1.82.7-py3-none-any.whl";
   r.removed_upstream = at(1774400000);
+  r.provenance_url = "https://pypi.org/integrity/litellm/1.82.7/litellm-1.82.7-py3-none-any.whl/provenance";
   return r;
 }
 
@@ -129,7 +130,7 @@ TEST(Codec, layout_is_version_byte_then_little_endian_fields)
 {
   const std::string value = encode(BlobRecord{0x0102030405060708ULL, at(1)});
   ASSERT_EQ(value.size(), 1U + 8 + 8);
-  EXPECT_EQ(value[0], '\x01');
+  EXPECT_EQ(value[0], '\x02');
   EXPECT_EQ(value.substr(1, 8), std::string("\x08\x07\x06\x05\x04\x03\x02\x01", 8));
   EXPECT_EQ(value.substr(9, 8), std::string("\x01\0\0\0\0\0\0\0", 8));
 }
@@ -164,7 +165,7 @@ TEST(Codec, trailing_bytes_are_rejected)
 
 TEST(Codec, unknown_version_is_rejected)
 {
-  for (const char version : {'\0', '\x02', '\xff'}) {
+  for (const char version : {'\0', '\x03', '\xff'}) {
     std::string value = encode(full_file());
     value[0] = version;
     EXPECT_FALSE(decode_file(value));
@@ -172,6 +173,32 @@ TEST(Codec, unknown_version_is_rejected)
     blob[0] = version;
     EXPECT_FALSE(decode_blob(blob));
   }
+}
+
+TEST(Codec, version_1_file_records_are_still_read)
+{
+  // Version 1 had no provenance URL: the same fields, without its presence byte at the end.
+  auto r = full_file();
+  r.provenance_url.reset();
+  std::string value = encode(r);
+  ASSERT_EQ(value.back(), '\0');
+  value.pop_back();
+  value[0] = '\x01';
+  const auto decoded = decode_file(value);
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(*decoded, r);
+  // A version 1 value with version 2's extra byte is not version 1.
+  EXPECT_FALSE(decode_file(value + '\0'));
+  // Listings (and snapshot listings) hold file records too.
+  Listing listing{ProjectRecord{}, {r}};
+  listing.project.name = "litellm";
+  std::string stored = encode(listing);
+  ASSERT_EQ(stored.back(), '\0');
+  stored.pop_back();
+  stored[0] = '\x01';
+  const auto old = decode_listing(stored);
+  ASSERT_TRUE(old);
+  EXPECT_EQ(old->files, listing.files);
 }
 
 TEST(Codec, huge_string_length_is_rejected_without_allocating)

@@ -463,7 +463,7 @@ TEST_F(StoreTest, corrupt_values_throw_naming_table_and_key)
     const auto files = txn.open_table("files");
     const auto blobs = txn.open_table("blobs");
     std::string value(*txn.get(projects, "vers"));
-    value[0] = '\x02';
+    value[0] = '\x09'; // a format version that does not exist
     txn.put(projects, "vers", value);
     const std::string file_key = "trunc\0trunc-1.0.tar.gz"s;
     value = std::string(*txn.get(files, file_key));

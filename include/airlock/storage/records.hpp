@@ -25,6 +25,9 @@ struct FileRecord
   std::optional<Sha256> core_metadata;    // PEP 658/714 metadata file hash, when declared
   std::string url;                        // absolute upstream URL of the file
   std::optional<Time> removed_upstream;   // when it vanished from the upstream listing
+  // PEP 740: the provenance URL upstream listed for the file; "" when it listed null (no
+  // provenance), nullopt when it said nothing (the Integrity API path is tried).
+  std::optional<std::string> provenance_url;
 
   friend bool operator==(const FileRecord&, const FileRecord&) = default;
 };
