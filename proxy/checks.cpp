@@ -207,6 +207,7 @@ CheckRunner::check_provenance(const storage::FileRecord& file, storage::FileChec
   if (file.provenance_url && file.provenance_url->empty()) {
     checks.provenance = storage::ProvenanceState::absent;
     checks.reason = "the upstream listing says the file has no provenance";
+    m_metrics.count_provenance("absent");
     co_return;
   }
   const std::string url = provenance_url(file);

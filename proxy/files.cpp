@@ -14,8 +14,8 @@
 #include <sys/stat.h>
 
 #include <array>
-#include <charconv>
 #include <cerrno>
+#include <charconv>
 
 namespace airlock::proxy {
 
@@ -42,6 +42,21 @@ wait_writable(tcp::socket& socket)
     co_return false;
   }
   co_return !std::get<0>(std::get<0>(result));
+}
+
+// The header of a file's 200: its bytes are named by their sha256, so they never change.
+std::string
+file_head(Exchange& exchange, const Sha256& sha256, std::string_view content_type,
+          std::optional<std::uint64_t> length)
+{
+  std::string fields;
+  fields.reserve(160);
+  fields += "Content-Type: ";
+  fields += content_type;
+  fields += "\r\nETag: \"";
+  fields += sha256.hex();
+  fields += "\"\r\nCache-Control: max-age=365000000, immutable, public\r\n";
+  return prepare_head(exchange, http::status::ok, fields, length);
 }
 
 // Aborts a response mid-body: the client sees a truncated transfer, never a complete one.
@@ -224,14 +239,7 @@ Awaitable<void>
 FileService::serve_open_blob(Exchange& exchange, const Sha256& sha256, const storage::OpenBlob& blob,
                              std::string_view content_type)
 {
-  std::string fields;
-  fields.reserve(160);
-  fields += "Content-Type: ";
-  fields += content_type;
-  fields += "\r\nETag: \"";
-  fields += sha256.hex();
-  fields += "\"\r\nCache-Control: max-age=365000000, immutable, public\r\n";
-  const std::string header = prepare_head(exchange, http::status::ok, fields, blob.size);
+  const std::string header = file_head(exchange, sha256, content_type, blob.size);
   // MSG_MORE: the header waits for the first bytes of the file and leaves with them.
   const bool body_follows = !exchange.head && blob.size > 0;
   const std::string_view nothing_else;
@@ -287,20 +295,6 @@ FileService::spawn_commit(storage::BlobWriter blob, const Sha256& sha256, std::s
 }
 
 namespace {
-
-// The header of a response relayed from upstream.
-std::string
-relay_head(Exchange& exchange, const Sha256& sha256, std::optional<std::uint64_t> length)
-{
-  std::string fields;
-  fields.reserve(160);
-  fields += "Content-Type: ";
-  fields += k_octet_stream;
-  fields += "\r\nETag: \"";
-  fields += sha256.hex();
-  fields += "\"\r\nCache-Control: max-age=365000000, immutable, public\r\n";
-  return prepare_head(exchange, http::status::ok, fields, length);
-}
 
 // The client's side of a relay. The header leaves with the first bytes of the body, so that a
 // fetch that fails before any byte was sent can still answer a clear 502; a small file leaves
@@ -411,7 +405,8 @@ FileService::fetch_and_relay(Exchange& exchange, const storage::FileRecord& file
   if (!length && exchange.request.version() < 11) {
     exchange.keep_alive = false; // HTTP/1.0 has no chunks: the body ends with the connection
   }
-  ClientRelay client(exchange, relay_head(exchange, file.sha256, length), !length && exchange.request.version() >= 11);
+  ClientRelay client(exchange, file_head(exchange, file.sha256, k_octet_stream, length),
+                     !length && exchange.request.version() >= 11);
 
   // Bytes go to the client as they arrive, and are hashed and stored while the client reads
   // them. Only the end waits: the last chunk of a body whose length is known, or the latest
