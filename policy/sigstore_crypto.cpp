@@ -100,6 +100,14 @@ struct AnchoredStore
   ossl::X509StackPtr untrusted;
 };
 
+// Seconds since the epoch as OpenSSL takes them. Not system_clock::to_time_t: that goes
+// through nanoseconds, which overflow after 2262 (a hostile integrated time can say 2514).
+std::time_t
+seconds_since_epoch(Time t)
+{
+  return static_cast<std::time_t>(t.time_since_epoch().count());
+}
+
 AnchoredStore
 anchored_store(const std::vector<const CertificateAuthority*>& authorities, Time t)
 {
@@ -111,7 +119,7 @@ anchored_store(const std::vector<const CertificateAuthority*>& authorities, Time
     }
   }
   X509_VERIFY_PARAM* param = X509_STORE_get0_param(out.store.get());
-  X509_VERIFY_PARAM_set_time(param, std::chrono::system_clock::to_time_t(t));
+  X509_VERIFY_PARAM_set_time(param, seconds_since_epoch(t));
   X509_VERIFY_PARAM_set_depth(param, k_max_chain_depth);
   return out;
 }
@@ -351,7 +359,7 @@ verify_certificate_chain(const std::vector<CertificateAuthority>& authorities, X
   }
   // ...and the validity windows, which do, at every other time.
   for (const auto t : times.subspan(1)) {
-    auto when = std::chrono::system_clock::to_time_t(t);
+    auto when = seconds_since_epoch(t);
     for (std::size_t depth = 0; depth < chain.size(); ++depth) {
       if (X509_cmp_time(X509_get0_notBefore(chain[depth].get()), &when) > 0
           || X509_cmp_time(X509_get0_notAfter(chain[depth].get()), &when) < 0) {

@@ -519,6 +519,14 @@ TEST(SigstoreSct, VerifiesTheEmbeddedSctOfARealCertificate)
   auto expired = sigstore::verify_certificate_chain(root.certificate_authorities, certificate.get(), later);
   ASSERT_FALSE(expired.has_value());
   EXPECT_EQ(expired.error().reason_class, reason::k_certificate_expired);
+  // A time past 2262 (a hostile integrated time) is just outside the window: no overflow on
+  // the way to OpenSSL (UBSan in the asan build reports one).
+  const Time far[] = {*parse_rfc3339("2514-04-20T00:00:00Z")};
+  auto future = sigstore::verify_certificate_chain(root.certificate_authorities, certificate.get(), far);
+  ASSERT_FALSE(future.has_value());
+  EXPECT_EQ(future.error().reason_class, reason::k_certificate_expired);
+  const Time late[] = {t, *parse_rfc3339("2514-04-20T00:00:00Z")};
+  EXPECT_FALSE(sigstore::verify_certificate_chain(root.certificate_authorities, certificate.get(), late).has_value());
   // Every time must be inside the window, not just the first.
   const Time both[] = {t, t + std::chrono::hours{24}};
   auto second = sigstore::verify_certificate_chain(root.certificate_authorities, certificate.get(), both);
