@@ -38,6 +38,20 @@ entry(std::string action, std::string project, Time time = at(1))
   return e;
 }
 
+// A file of `project` whose bytes are `seed`.
+FileRecord
+file_record(std::string project, std::string filename, std::string version, std::string_view seed)
+{
+  FileRecord f;
+  f.project = std::move(project);
+  f.url = "https://files.example/" + filename;
+  f.filename = std::move(filename);
+  f.version = std::move(version);
+  f.sha256 = Sha256::of(seed);
+  f.size = 10;
+  return f;
+}
+
 class ReviewStoreTest : public ::testing::Test
 {
 protected:
@@ -142,14 +156,8 @@ TEST_F(ReviewStoreTest, snapshots_freeze_listings_and_refuse_a_second_use_of_a_n
   auto store = open();
   Listing a;
   a.project.name = "a";
-  FileRecord f;
-  f.project = "a";
-  f.filename = "a-1.0.tar.gz";
-  f.version = "1.0";
-  f.sha256 = Sha256::of("a");
-  f.size = 10;
+  FileRecord f = file_record("a", "a-1.0.tar.gz", "1.0", "a");
   f.upload_time = at(-100);
-  f.url = "https://files.example/a-1.0.tar.gz";
   a.files = {f};
   Listing ab = a;
   ab.project.name = "ab";
@@ -171,17 +179,8 @@ TEST_F(ReviewStoreTest, snapshots_freeze_listings_and_refuse_a_second_use_of_a_n
 TEST_F(ReviewStoreTest, blocks_and_takedowns_record_snapshot_withholds_with_their_own_entry)
 {
   auto store = open();
-  FileRecord one;
-  one.project = "a";
-  one.filename = "a-1.0.tar.gz";
-  one.version = "1.0";
-  one.sha256 = Sha256::of("a1");
-  one.size = 10;
-  one.url = "https://files.example/a-1.0.tar.gz";
-  FileRecord two = one;
-  two.filename = "a-2.0.tar.gz";
-  two.version = "2.0";
-  two.sha256 = Sha256::of("a2");
+  const FileRecord one = file_record("a", "a-1.0.tar.gz", "1.0", "a1");
+  const FileRecord two = file_record("a", "a-2.0.tar.gz", "2.0", "a2");
   ProjectRecord project;
   project.name = "a";
   const auto listed = store->put_listing(project, {one, two}, at(1), true);
@@ -210,9 +209,7 @@ TEST_F(ReviewStoreTest, blocks_and_takedowns_record_snapshot_withholds_with_thei
 
   // A file removed upstream, when the policy withholds removals: withholds in the listing's
   // transaction. A file no snapshot froze withholds nothing; without the flag, nothing either.
-  FileRecord three = one;
-  three.filename = "a-3.0.tar.gz";
-  three.sha256 = Sha256::of("a3");
+  const FileRecord three = file_record("a", "a-3.0.tar.gz", "3.0", "a3");
   store->put_listing(project, {one, two, three}, at(5), true);
   store->put_listing(project, {one, two}, at(6), true);
   store->put_listing(project, {one}, at(7), false);
