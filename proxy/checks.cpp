@@ -189,6 +189,9 @@ CheckRunner::provenance_url(const storage::FileRecord& file) const
   if (file.provenance_url) {
     return *file.provenance_url; // what the listing said (PEP 740), "" for none
   }
+  if (file.version.empty()) {
+    return {}; // the path below needs the version
+  }
   // Said nothing: PyPI's Integrity API sits beside its Simple API,
   // <host>/integrity/<project>/<version>/<file>/provenance.
   auto resolved = resolve_url(m_config.upstream.index,
@@ -211,7 +214,7 @@ CheckRunner::check_provenance(const storage::FileRecord& file, storage::FileChec
     co_return;
   }
   const std::string url = provenance_url(file);
-  if (url.empty() || (!file.provenance_url && file.version.empty())) {
+  if (url.empty()) {
     checks.provenance = storage::ProvenanceState::absent;
     checks.reason = "the filename carries no version to look provenance up by";
     co_return;

@@ -238,12 +238,14 @@ TEST_F(ProxyTest, ChunkedBodiesOfUndeclaredSizeAreVerifiedBeforeTheirEnd)
 {
   // An HTML page declares no size and the body comes chunked: the end shows only at EOF, so
   // the relay holds back its latest chunk until it knows the hash.
-  auto good = old_file("chunky-1.0.tar.gz", 12, 300'000);
-  good.behaviour = FileBehaviour::chunked;
-  auto bad = old_file("chunky-1.1.tar.gz", 13, 300'000);
-  bad.behaviour = FileBehaviour::chunked_corrupt;
-  upstream.add_file("chunky", good);
-  upstream.add_file("chunky", bad);
+  const auto add = [&](const std::string& filename, int seed, std::size_t size, FileBehaviour behaviour) {
+    auto file = old_file(filename, seed, size);
+    file.behaviour = behaviour;
+    upstream.add_file("chunky", file);
+    return file;
+  };
+  const auto good = add("chunky-1.0.tar.gz", 12, 300'000, FileBehaviour::chunked);
+  const auto bad = add("chunky-1.1.tar.gz", 13, 300'000, FileBehaviour::chunked_corrupt);
   upstream.set_page_behaviour("chunky", PageBehaviour::html);
   start();
   ASSERT_EQ(json_page("chunky").status, 200u);
@@ -267,12 +269,8 @@ TEST_F(ProxyTest, ChunkedBodiesOfUndeclaredSizeAreVerifiedBeforeTheirEnd)
   EXPECT_EQ(blobs.front().filename(), good.sha256().hex());
 
   // HTTP/1.0 has no chunks: the body ends with the connection. HEAD gets the header alone.
-  auto plain = old_file("chunky-1.2.tar.gz", 15, 200'000);
-  plain.behaviour = FileBehaviour::chunked;
-  auto headed = old_file("chunky-1.3.tar.gz", 16, 200'000);
-  headed.behaviour = FileBehaviour::chunked;
-  upstream.add_file("chunky", plain);
-  upstream.add_file("chunky", headed);
+  const auto plain = add("chunky-1.2.tar.gz", 15, 200'000, FileBehaviour::chunked);
+  const auto headed = add("chunky-1.3.tar.gz", 16, 200'000, FileBehaviour::chunked);
   clock.advance(std::chrono::hours{1}); // past the listing's refresh
   ASSERT_EQ(json_page("chunky").status, 200u);
   clock.advance(std::chrono::days{8});

@@ -175,15 +175,22 @@ TEST(Codec, unknown_version_is_rejected)
   }
 }
 
-TEST(Codec, version_1_file_records_are_still_read)
+// A value as version 1 wrote it: version 2 added the provenance URL, whose presence byte (0
+// when absent) ends a file record, and so a listing.
+std::string
+as_version_1(std::string value)
 {
-  // Version 1 had no provenance URL: the same fields, without its presence byte at the end.
-  auto r = full_file();
-  r.provenance_url.reset();
-  std::string value = encode(r);
-  ASSERT_EQ(value.back(), '\0');
+  EXPECT_EQ(value.back(), '\0');
   value.pop_back();
   value[0] = '\x01';
+  return value;
+}
+
+TEST(Codec, version_1_file_records_are_still_read)
+{
+  auto r = full_file();
+  r.provenance_url.reset();
+  const std::string value = as_version_1(encode(r));
   const auto decoded = decode_file(value);
   ASSERT_TRUE(decoded);
   EXPECT_EQ(*decoded, r);
@@ -192,11 +199,7 @@ TEST(Codec, version_1_file_records_are_still_read)
   // Listings (and snapshot listings) hold file records too.
   Listing listing{ProjectRecord{}, {r}};
   listing.project.name = "litellm";
-  std::string stored = encode(listing);
-  ASSERT_EQ(stored.back(), '\0');
-  stored.pop_back();
-  stored[0] = '\x01';
-  const auto old = decode_listing(stored);
+  const auto old = decode_listing(as_version_1(encode(listing)));
   ASSERT_TRUE(old);
   EXPECT_EQ(old->files, listing.files);
 }
