@@ -542,6 +542,7 @@ check_statement(std::string_view statement, std::string_view dist_filename, cons
 struct Verified
 {
   Time signed_at{};
+  sigstore::RepositoryIds ids;
 };
 
 // PROVENANCE.md steps 1 to 7 for one attestation. `signer` is set once the chain verifies.
@@ -583,10 +584,14 @@ verify_attestation_object(const json::object& object, std::string_view dist_file
       return tl::unexpected(identity.error());
     }
   }
+  auto ids = sigstore::repository_ids(leaf);
+  if (!ids) {
+    return tl::unexpected(ids.error());
+  }
   if (auto statement = check_statement(attestation->statement, dist_filename, dist_sha256); !statement) {
     return tl::unexpected(statement.error());
   }
-  return Verified{*std::min_element(times->begin(), times->end())};
+  return Verified{*std::min_element(times->begin(), times->end()), std::move(*ids)};
 }
 
 Checked<Publisher>
@@ -635,6 +640,13 @@ describe(const Publisher& publisher)
     return fmt::format("Google publisher {}", publisher.email);
   }
   return fmt::format("{} publisher {} ({})", publisher.kind, publisher.repository, publisher.workflow);
+}
+
+std::string
+describe(const sigstore::RepositoryIds& ids)
+{
+  const auto or_none = [](const std::string& id) { return id.empty() ? std::string("none") : id; };
+  return fmt::format("repository ID {}, owner ID {}", or_none(ids.repository_id), or_none(ids.owner_id));
 }
 
 ProvenanceResult
@@ -708,6 +720,8 @@ verify_attestation(std::string_view attestation_json, std::string_view dist_file
   result.status = ProvenanceStatus::verified;
   result.signer = std::move(signer);
   result.signed_at = verified->signed_at;
+  result.repository_id = std::move(verified->ids.repository_id);
+  result.owner_id = std::move(verified->ids.owner_id);
   result.reason = "verified";
   if (policy) {
     if (const auto* publisher = std::get_if<Publisher>(&*policy)) {
@@ -752,6 +766,7 @@ verify_provenance(std::string_view provenance_json, std::string_view dist_filena
 
   ProvenanceResult result;
   std::optional<Time> earliest;
+  std::optional<sigstore::RepositoryIds> ids; // the first attestation's: all must carry the same
   for (std::size_t b = 0; b < bundles->size(); ++b) {
     const auto& bundle = (*bundles)[b].get_object();
     const auto* publisher_object = find_object(bundle, "publisher");
@@ -780,6 +795,16 @@ verify_provenance(std::string_view provenance_json, std::string_view dist_filena
       if (!earliest || verified->signed_at < *earliest) {
         earliest = verified->signed_at;
       }
+      // The same names with other IDs is a deleted repository or owner registered again by
+      // someone else. A certificate without IDs beside one with them is refused too: nothing then
+      // says that both name the same repository.
+      if (!ids) {
+        ids = std::move(verified->ids);
+      } else if (*ids != verified->ids) {
+        return invalid(Failure{reason::k_publisher_mismatch,
+                               fmt::format("bundle {} attestation {} was signed for {}, an earlier one for {}", b, a,
+                                           describe(verified->ids), describe(*ids))});
+      }
       result.signer = std::move(signer);
     }
     // Two bundles naming different publishers for one file is not something PyPI makes.
@@ -794,11 +819,15 @@ verify_provenance(std::string_view provenance_json, std::string_view dist_filena
                                                 describe(*expected_publisher))});
     mismatch.publisher = std::move(result.publisher);
     mismatch.signer = std::move(result.signer);
+    mismatch.repository_id = std::move(ids->repository_id);
+    mismatch.owner_id = std::move(ids->owner_id);
     return mismatch;
   }
   result.status = ProvenanceStatus::verified;
   result.reason = "verified";
   result.signed_at = *earliest;
+  result.repository_id = std::move(ids->repository_id);
+  result.owner_id = std::move(ids->owner_id);
   return result;
 }
 

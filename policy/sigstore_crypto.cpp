@@ -31,6 +31,8 @@ constexpr int k_issuer_v2 = 8;
 constexpr int k_source_repository_uri = 12;
 constexpr int k_source_repository_digest = 13;
 constexpr int k_source_repository_ref = 14;
+constexpr int k_source_repository_id = 15;
+constexpr int k_source_repository_owner_id = 17;
 constexpr int k_build_config_uri = 18;
 
 constexpr std::string_view k_github_issuer = "https://token.actions.githubusercontent.com";
@@ -627,6 +629,24 @@ certificate_identity(X509* leaf)
     return std::nullopt;
   }
   return SignerIdentity{names->front(), **issuer};
+}
+
+Checked<RepositoryIds>
+repository_ids(X509* leaf)
+{
+  auto extensions = fulcio_extensions(leaf);
+  if (!extensions) {
+    return fail(reason::k_identity, extensions.error());
+  }
+  auto repository = fulcio_value(*extensions, k_source_repository_id);
+  if (!repository) {
+    return tl::unexpected(repository.error());
+  }
+  auto owner = fulcio_value(*extensions, k_source_repository_owner_id);
+  if (!owner) {
+    return tl::unexpected(owner.error());
+  }
+  return RepositoryIds{repository->value_or(""), owner->value_or("")};
 }
 
 } // namespace airlock::policy::sigstore

@@ -119,6 +119,20 @@ verify_certificate_chain(const std::vector<CertificateAuthority>& authorities, X
 // The certificate's first SAN and OIDC issuer; nullopt when either is missing.
 std::optional<SignerIdentity> certificate_identity(X509* leaf);
 
+// The numeric IDs Fulcio gives a CI source repository and its owner. A name can be deleted and
+// registered again by someone else; these IDs then differ, so they tell the two apart.
+struct RepositoryIds
+{
+  std::string repository_id; // Source Repository Identifier, 57264.1.15
+  std::string owner_id;      // Source Repository Owner Identifier, 57264.1.17
+
+  friend bool operator==(const RepositoryIds&, const RepositoryIds&) = default;
+};
+
+// Reads extensions .15 and .17 of `leaf`; each is "" when the certificate lacks it. Fails as
+// identity when one is repeated or is not a DER UTF8String.
+[[nodiscard]] Checked<RepositoryIds> repository_ids(X509* leaf);
+
 } // namespace airlock::policy::sigstore
 
 namespace airlock::policy {

@@ -29,6 +29,7 @@ certificate_pieces(X509* certificate, std::string_view der_bytes)
   (void)sigstore::fulcio_extensions(certificate);
   (void)sigstore::subject_alternative_names(certificate);
   (void)sigstore::certificate_identity(certificate);
+  (void)sigstore::repository_ids(certificate);
   (void)sigstore::check_code_signing(certificate);
   const Publisher publisher{"GitHub", "owner/project", "release.yml", "", ""};
   (void)sigstore::check_identity(certificate, IdentityPolicy{publisher});

@@ -426,6 +426,9 @@ FakeSigstore::issue(const LeafSpec& spec) const
     add_raw_extension(certificate, fmt::format("1.3.6.1.4.1.57264.1.{}", number),
                       number < 8 ? value : utf8_string_der(value));
   }
+  for (const auto& [number, value] : spec.raw_extensions) {
+    add_raw_extension(certificate, fmt::format("1.3.6.1.4.1.57264.1.{}", number), value);
+  }
   // The precertificate TBS is what the leaf is before its SCT extension: sign it once to fix the
   // signature algorithm field, take the TBS, and have the CT log sign over it (RFC 6962 3.2).
   check(X509_sign(certificate, m_intermediate_key.get(), EVP_sha384()) > 0, "sign precertificate");

@@ -44,6 +44,8 @@ public:
     std::string san_email;
     // Fulcio extensions 1.3.6.1.4.1.57264.1.N: .1 to .6 raw, .8 onwards DER UTF8String.
     std::map<int, std::string> extensions;
+    // Fulcio extensions written exactly as given, whatever N: for values that are not valid.
+    std::map<int, std::string> raw_extensions;
     bool code_signing = true;
     bool embed_sct = true;
     const EVP_PKEY* sct_key = nullptr; // nullptr: this Sigstore's CT log

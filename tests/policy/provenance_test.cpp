@@ -88,25 +88,29 @@ fixture_case(std::string_view id)
 }
 
 // fixtures.json states verdicts and reasons in prose; the reason class each failure must carry
-// is stated here, so a case that fails for another reason fails its test.
+// is stated here, so a case that fails for another reason fails its test. A case that verifies
+// also states the certificate's repository and owner IDs (Fulcio .15 and .17; "" if it has none).
 struct FixtureCase
 {
   const char* id;
   std::string_view reason_class; // empty: must verify
+  std::string_view repository_id = {};
+  std::string_view owner_id = {};
 };
 
 const FixtureCase k_fixture_cases[] = {
-  {"p19-publish", ""},
-  {"p19-provenance", ""},
-  {"p19-slsa", ""},
+  {"p19-publish", "", "772247423", "2314423"},
+  {"p19-provenance", "", "772247423", "2314423"},
+  {"p19-slsa", "", "772247423", "2314423"},
   {"p19-with-tsa", ""},
-  {"sigstore361-provenance", ""},
-  {"gitlab-003", ""},
-  {"models-004a2", ""},
+  {"sigstore361-provenance", "", "447691086", "71096353"},
+  {"gitlab-003", "", "55235664", "12885801"},
+  // trailofbits/pypi-attestation-models, renamed to pypi-attestations: the IDs stay.
+  {"models-004a2", "", "772247423", "2314423"},
   {"sampleproject-300", ""},
   {"gcb-000-provenance", ""},
-  {"sampleproject-400-provenance", ""},
-  {"pep740-sampleproject-100-provenance", ""},
+  {"sampleproject-400-provenance", "", "14899596", "647025"},
+  {"pep740-sampleproject-100-provenance", "", "64895736", "98134409"},
   {"rfc8785-staging", ""},
   {"spt3g-staging", ""},
   {"p19-rekor2-staging", ""},
@@ -182,6 +186,8 @@ TEST_P(ProvenanceFixture, Verdict)
     EXPECT_EQ(result.reason_class, "");
     EXPECT_GT(result.signed_at, Time{}) << "a verified result carries its signing time";
     EXPECT_TRUE(result.signer.has_value());
+    EXPECT_EQ(result.repository_id, GetParam().repository_id);
+    EXPECT_EQ(result.owner_id, GetParam().owner_id);
   } else {
     EXPECT_EQ(result.status, ProvenanceStatus::invalid);
     EXPECT_EQ(result.reason_class, GetParam().reason_class)
@@ -779,6 +785,16 @@ TEST(SigstoreIdentity, GitHubPublisherWithOnlyASourceDigest)
                  .has_value());
 }
 
+TEST(SigstoreIdentity, RepositoryIdsOfRealCertificates)
+{
+  REQUIRE_PROVENANCE_FIXTURES();
+  auto github = pem_certificate(fixture("certs/no-source-repository-ref-extension.pem"));
+  auto google = pem_certificate(fixture("certs/200170367.pem"));
+  ASSERT_TRUE(github && google);
+  EXPECT_EQ(sigstore::repository_ids(github.get()), (sigstore::RepositoryIds{"488271795", "37541309"}));
+  EXPECT_EQ(sigstore::repository_ids(google.get()), (sigstore::RepositoryIds{"", ""}));
+}
+
 TEST(SigstoreIdentity, GoogleServiceAccountAndPlainIdentities)
 {
   REQUIRE_PROVENANCE_FIXTURES();
@@ -1341,6 +1357,122 @@ TEST_F(ProvenancePolicy, ProvenanceUsesEachBundlesPublisher)
   const auto two_bundles =
     provenance_of({{k_demo_publisher, json::array{attestation()}}, {other_publisher, json::array{fork}}});
   EXPECT_INVALID(run(two_bundles, nullptr), reason::k_publisher_mismatch);
+}
+
+TEST_F(ProvenancePolicy, RepositoryAndOwnerIdsComeFromTheCertificate)
+{
+  auto spec = leaf_spec();
+  spec.extensions[15] = "772247423";
+  spec.extensions[17] = "2314423";
+  const auto with_ids = verify(attestation(spec));
+  EXPECT_EQ(with_ids.status, ProvenanceStatus::verified) << with_ids.reason;
+  EXPECT_EQ(with_ids.repository_id, "772247423");
+  EXPECT_EQ(with_ids.owner_id, "2314423");
+  // They are the certificate's, not the publisher's: also without an identity policy.
+  const auto any = verify(attestation(spec), std::nullopt);
+  EXPECT_EQ(any.status, ProvenanceStatus::verified) << any.reason;
+  EXPECT_EQ(any.repository_id, "772247423");
+  EXPECT_EQ(any.owner_id, "2314423");
+  const auto one = provenance_of({{k_demo_publisher, json::array{attestation(spec)}}});
+  const auto provenance = verify_provenance(json::serialize(one), k_name, k_digest, m_root, nullptr);
+  EXPECT_EQ(provenance.status, ProvenanceStatus::verified) << provenance.reason;
+  EXPECT_EQ(provenance.repository_id, "772247423");
+  EXPECT_EQ(provenance.owner_id, "2314423");
+
+  const auto without = verify(attestation());
+  EXPECT_EQ(without.status, ProvenanceStatus::verified) << without.reason;
+  EXPECT_EQ(without.repository_id, "");
+  EXPECT_EQ(without.owner_id, "");
+  auto owner_only = leaf_spec();
+  owner_only.extensions[17] = "2314423";
+  const auto partial = verify(attestation(owner_only));
+  EXPECT_EQ(partial.status, ProvenanceStatus::verified) << partial.reason;
+  EXPECT_EQ(partial.repository_id, "");
+  EXPECT_EQ(partial.owner_id, "2314423");
+  // Nothing verifies, nothing is reported.
+  auto tampered = attestation(spec);
+  tampered["envelope"].as_object()["signature"] = attestation(spec).at("envelope").at("signature");
+  const auto bad = verify(tampered);
+  EXPECT_INVALID(bad, reason::k_signature);
+  EXPECT_EQ(bad.repository_id, "");
+  EXPECT_EQ(bad.owner_id, "");
+}
+
+TEST_F(ProvenancePolicy, RepositoryIdsThatAreNotUtf8StringsFailClosed)
+{
+  const std::string values[] = {
+    "772247423",                    // raw, as .1 to .6 are
+    "",                             // empty extnValue
+    "\x0c",                         // no length
+    "\x0c\x80",                     // indefinite length
+    "\x0c\x09" "7722",              // truncated
+    "\x0c\x84\xff\xff\xff\xff",     // a length past the end
+    "\x13\x03" "123",               // PrintableString
+  };
+  for (const int number : {15, 17}) {
+    for (const auto& value : values) {
+      auto spec = leaf_spec();
+      spec.raw_extensions[number] = value;
+      EXPECT_INVALID(verify(attestation(spec)), reason::k_identity);
+      EXPECT_INVALID(verify(attestation(spec), std::nullopt), reason::k_identity);
+    }
+    // Twice, even with the same value.
+    auto repeated = leaf_spec();
+    repeated.extensions[number] = "772247423";
+    repeated.raw_extensions[number] = der::encode(0x0c, "772247423");
+    EXPECT_INVALID(verify(attestation(repeated), std::nullopt), reason::k_identity);
+  }
+}
+
+TEST_F(ProvenancePolicy, ProvenanceAttestationsMustAgreeOnRepositoryIds)
+{
+  const auto run = [&](const json::object& provenance, const Publisher* expected = nullptr) {
+    return verify_provenance(json::serialize(provenance), k_name, k_digest, m_root, expected);
+  };
+  const auto signed_by = [&](std::string_view repository_id, std::string_view owner_id) {
+    auto spec = leaf_spec();
+    if (!repository_id.empty()) {
+      spec.extensions[15] = std::string(repository_id);
+    }
+    if (!owner_id.empty()) {
+      spec.extensions[17] = std::string(owner_id);
+    }
+    return json::value(attestation(spec));
+  };
+  const auto original = signed_by("772247423", "2314423");
+  const auto agreed = run(provenance_of({{k_demo_publisher, json::array{original, original}},
+                                         {k_demo_publisher, json::array{original}}}));
+  EXPECT_EQ(agreed.status, ProvenanceStatus::verified) << agreed.reason;
+  EXPECT_EQ(agreed.repository_id, "772247423");
+  EXPECT_EQ(agreed.owner_id, "2314423");
+  const auto none = signed_by("", "");
+  const auto agreed_none = run(provenance_of({{k_demo_publisher, json::array{none, none}}}));
+  EXPECT_EQ(agreed_none.status, ProvenanceStatus::verified) << agreed_none.reason;
+  EXPECT_EQ(agreed_none.repository_id, "");
+
+  // acme/demo deleted and registered again (repository, or the acme account): every certificate
+  // names acme/demo and verifies, but the IDs say they are not the same repository.
+  const json::value others[] = {signed_by("901234567", "2314423"), signed_by("772247423", "98765432"),
+                                signed_by("772247423", ""), none};
+  for (const auto& other : others) {
+    for (const auto& [first, second] : {std::pair{original, other}, std::pair{other, original}}) {
+      const auto one_bundle = run(provenance_of({{k_demo_publisher, json::array{first, second}}}));
+      EXPECT_INVALID(one_bundle, reason::k_publisher_mismatch);
+      EXPECT_NE(one_bundle.reason.find("owner ID"), std::string::npos) << one_bundle.reason;
+      EXPECT_EQ(one_bundle.repository_id, "");
+      const auto two_bundles =
+        run(provenance_of({{k_demo_publisher, json::array{first}}, {k_demo_publisher, json::array{second}}}));
+      EXPECT_INVALID(two_bundles, reason::k_publisher_mismatch);
+    }
+  }
+
+  // Not the pinned publisher: the IDs of the one that did sign are reported with it.
+  const Publisher previous{"GitHub", "acme/demo-old", "release.yml", "", ""};
+  const auto changed = run(provenance_of({{k_demo_publisher, json::array{original}}}), &previous);
+  EXPECT_INVALID(changed, reason::k_publisher_mismatch);
+  EXPECT_EQ(changed.publisher, publisher());
+  EXPECT_EQ(changed.repository_id, "772247423");
+  EXPECT_EQ(changed.owner_id, "2314423");
 }
 
 TEST_F(ProvenancePolicy, ProvenanceShape)

@@ -111,12 +111,17 @@ struct ProvenanceResult
   // The certificate's identity (its first SAN and OIDC issuer), when the chain verified.
   std::optional<SignerIdentity> signer;
   Time signed_at{}; // the earliest verified signing time; epoch unless verified
+  // The certificate's numeric Source Repository Identifier and Owner Identifier (Fulcio
+  // 57264.1.15 and .17), which tell a re-registered GitHub/GitLab name from the original. ""
+  // when the certificate lacks one. Set when verified and on publisher_mismatch, as publisher.
+  std::string repository_id;
+  std::string owner_id;
 };
 
 // Verifies a PyPI Integrity API provenance object for one distribution file: every attestation
-// of every bundle, each against its bundle's publisher. With `expected_publisher` (the pinned
-// one), a bundle whose publisher is not the same signer fails as publisher_mismatch. Pure and
-// thread-safe; about 2 ms of CPU per attestation, so callers cache verdicts by provenance sha256.
+// of every bundle, against its bundle's publisher. Bundles or certificates (repository/owner IDs)
+// that disagree, or a signer other than `expected_publisher` (pinned), fail as publisher_mismatch.
+// Pure and thread-safe; ~2 ms of CPU per attestation, so callers cache verdicts by provenance sha256.
 ProvenanceResult verify_provenance(std::string_view provenance_json, std::string_view dist_filename,
                                    const Sha256& dist_sha256, const TrustedRoot& root,
                                    const Publisher* expected_publisher);
