@@ -1,6 +1,7 @@
 #include <airlock/policy/wheel.hpp>
 
 #include <airlock/util/assert.hpp>
+#include <airlock/util/sha256.hpp>
 
 #include <fmt/core.h>
 // Makes z_stream::next_in a pointer to const, so input is never cast from const.
@@ -320,6 +321,176 @@ is_startup_module(std::string_view top_level)
     }
   }
   return false;
+}
+
+// The startup modules whose source startup_files() offers to digest: the module's .py file or
+// the package's __init__.py, at the root of site-packages. Compiled ones are digested only
+// when the caller reads them anyway.
+bool
+is_startup_source(std::string_view installed)
+{
+  for (const std::string_view path : {"sitecustomize.py", "usercustomize.py", "sitecustomize/__init__.py",
+                                      "usercustomize/__init__.py"}) {
+    if (installed == path) {
+      return true;
+    }
+  }
+  return false;
+}
+
+constexpr std::size_t k_max_record_rows = 100'000;
+
+struct RecordRow
+{
+  std::string path;
+  std::string hash;
+  std::string size;
+};
+
+// Parses RECORD as Python's csv module writes it: ',' separates fields, a field that holds ','
+// or '"' is quoted with '"' doubled inside, and rows end in \n or \r\n. Anything that csv.writer
+// would not write (a stray quote or CR) is refused, since other readers may take it apart
+// differently. Empty lines carry no row and are skipped.
+Expected<std::vector<RecordRow>>
+parse_record(std::string_view text)
+{
+  std::vector<RecordRow> rows;
+  std::size_t pos = 0;
+  std::size_t line = 1;
+  const auto fail = [&](std::string_view why) { return make_unexpected(fmt::format("RECORD line {}: {}", line, why)); };
+  const auto at_row_end = [&] {
+    return pos == text.size() || text[pos] == '\n' || text.substr(pos).starts_with("\r\n");
+  };
+  while (pos < text.size()) {
+    if (at_row_end()) {
+      pos += text[pos] == '\n' ? 1 : 2;
+      ++line;
+      continue;
+    }
+    const std::size_t row_line = line;
+    std::vector<std::string> fields;
+    for (;;) {
+      std::string field;
+      if (pos < text.size() && text[pos] == '"') {
+        ++pos;
+        for (;;) {
+          if (pos == text.size()) {
+            line = row_line;
+            return fail("quoted field does not end");
+          }
+          if (text[pos] == '"') {
+            if (pos + 1 < text.size() && text[pos + 1] == '"') {
+              field += '"';
+              pos += 2;
+              continue;
+            }
+            ++pos;
+            break;
+          }
+          line += text[pos] == '\n' ? 1 : 0;
+          field += text[pos++];
+        }
+        if (!at_row_end() && text[pos] != ',') {
+          return fail("malformed quoted field");
+        }
+      } else {
+        const std::size_t end = std::min(text.find_first_of(",\r\n\"", pos), text.size());
+        field = text.substr(pos, end - pos);
+        pos = end;
+        if (!at_row_end() && text[pos] != ',') {
+          return fail(text[pos] == '"' ? "quote inside an unquoted field" : "carriage return without line feed");
+        }
+      }
+      fields.push_back(std::move(field));
+      if (fields.size() > 3) {
+        return fail("more than 3 fields");
+      }
+      if (at_row_end()) {
+        break;
+      }
+      ++pos; // the ','
+    }
+    if (fields.size() != 3) {
+      line = row_line;
+      return fail(fmt::format("{} fields, not 3", fields.size()));
+    }
+    if (fields[0].empty()) {
+      line = row_line;
+      return fail("empty path");
+    }
+    if (rows.size() == k_max_record_rows) {
+      return make_unexpected(fmt::format("RECORD has more than {} rows", k_max_record_rows));
+    }
+    rows.push_back(RecordRow{std::move(fields[0]), std::move(fields[1]), std::move(fields[2])});
+  }
+  return rows;
+}
+
+// A decimal size without sign or spaces, as csv.writer writes an int; nullopt past 2^64 - 1.
+std::optional<std::uint64_t>
+parse_size(std::string_view text)
+{
+  std::uint64_t value = 0;
+  if (text.empty() || text.size() > 20) {
+    return std::nullopt;
+  }
+  for (const char c : text) {
+    if (c < '0' || c > '9') {
+      return std::nullopt;
+    }
+    const auto digit = static_cast<std::uint64_t>(c - '0');
+    if (value > (UINT64_MAX - digit) / 10) {
+      return std::nullopt;
+    }
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
+// The digest size of a RECORD hash algorithm the wheel spec allows; nullopt for others.
+std::optional<std::size_t>
+digest_size(std::string_view algorithm)
+{
+  if (algorithm == "sha256") {
+    return 32;
+  }
+  if (algorithm == "sha384") {
+    return 48;
+  }
+  if (algorithm == "sha512") {
+    return 64;
+  }
+  return std::nullopt;
+}
+
+constexpr std::string_view k_urlsafe_alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+// RECORD hashes are compared as text, so only the canonical encoding of a digest matches it.
+std::string
+urlsafe_base64(const std::array<std::uint8_t, 32>& bytes)
+{
+  std::string out;
+  std::uint32_t bits = 0;
+  int held = 0;
+  for (const std::uint8_t byte : bytes) {
+    bits = (bits << 8) | byte;
+    held += 8;
+    while (held >= 6) {
+      held -= 6;
+      out += k_urlsafe_alphabet[(bits >> held) & 0x3fu];
+    }
+  }
+  if (held > 0) {
+    out += k_urlsafe_alphabet[(bits << (6 - held)) & 0x3fu];
+  }
+  return out;
+}
+
+bool
+is_urlsafe_base64_of(std::string_view text, std::size_t bytes)
+{
+  return text.size() == (bytes * 8 + 5) / 6
+         && text.find_first_not_of(k_urlsafe_alphabet) == std::string_view::npos;
 }
 
 struct InflateEnd
@@ -758,11 +929,30 @@ pth_files(const std::vector<ZipEntry>& entries)
   return names;
 }
 
-WheelSummary
-summarize(const std::vector<ZipEntry>& entries, const std::map<std::string, std::string>& pth_contents)
+std::vector<std::string>
+startup_files(const std::vector<ZipEntry>& entries)
 {
-  std::set<std::string> executable;
+  std::vector<std::string> names;
+  for (const ZipEntry& entry : entries) {
+    const auto installed = site_packages_path(entry.name);
+    if (installed && (is_root_pth(entry.name, *installed) || is_startup_source(*installed))) {
+      names.push_back(entry.name);
+    }
+  }
+  return names;
+}
+
+WheelSummary
+summarize(const std::vector<ZipEntry>& entries, const std::map<std::string, std::string>& contents)
+{
+  // Digests per installed name: a name two entries install to (the root and .data/purelib)
+  // has a known digest only when both agree, and a package one only from its __init__.py.
+  std::map<std::string, std::vector<std::string>> executable;
   std::set<std::string> top_level;
+  const auto digest_of = [&](const std::string& entry_name) -> std::string {
+    const auto content = contents.find(entry_name);
+    return content == contents.end() ? std::string() : Sha256::of(content->second).hex();
+  };
   for (const ZipEntry& entry : entries) {
     const auto installed = site_packages_path(entry.name);
     if (!installed) {
@@ -773,15 +963,26 @@ summarize(const std::vector<ZipEntry>& entries, const std::map<std::string, std:
       top_level.emplace(first);
     }
     if (is_root_pth(entry.name, *installed)) {
-      const auto content = pth_contents.find(entry.name);
-      if (content == pth_contents.end() || pth_has_executable_lines(content->second)) {
-        executable.emplace(*installed);
+      const auto content = contents.find(entry.name);
+      if (content == contents.end() || pth_has_executable_lines(content->second)) {
+        executable[std::string(*installed)].push_back(digest_of(entry.name));
       }
     } else if (is_startup_module(first)) {
-      executable.emplace(first);
+      auto& digests = executable[std::string(first)];
+      if (first == *installed || is_startup_source(*installed)) {
+        digests.push_back(digest_of(entry.name));
+      }
     }
   }
-  return {{executable.begin(), executable.end()}, {top_level.begin(), top_level.end()}};
+  WheelSummary summary;
+  for (const auto& [name, digests] : executable) {
+    const bool agree = !digests.empty() && std::all_of(digests.begin(), digests.end(), [&](const std::string& d) {
+      return d == digests.front();
+    });
+    summary.executable_pth.push_back(StartupFile{name, agree ? digests.front() : std::string()});
+  }
+  summary.top_level.assign(top_level.begin(), top_level.end());
+  return summary;
 }
 
 WheelFindings
@@ -792,11 +993,18 @@ compare(const WheelSummary& current, const WheelSummary* previous)
     findings.new_top_level = current.top_level;
     return findings;
   }
-  const std::set<std::string> old_pth(previous->executable_pth.begin(), previous->executable_pth.end());
+  std::map<std::string_view, std::string_view> old_pth;
+  for (const StartupFile& file : previous->executable_pth) {
+    old_pth.emplace(file.name, file.sha256);
+  }
   const std::set<std::string> old_top(previous->top_level.begin(), previous->top_level.end());
-  for (const std::string& name : current.executable_pth) {
-    if (!old_pth.contains(name)) {
-      findings.new_executable_pth.push_back(name);
+  for (const StartupFile& file : current.executable_pth) {
+    const auto old = old_pth.find(file.name);
+    if (old == old_pth.end()) {
+      findings.new_executable_pth.push_back(file.name);
+    } else if (file.sha256.empty() || (!old->second.empty() && old->second != file.sha256)) {
+      // An old digest of "" is a baseline recorded before digests existed: only the name is known.
+      findings.changed_executable_pth.push_back(file.name);
     }
   }
   for (const std::string& name : current.top_level) {
@@ -805,6 +1013,102 @@ compare(const WheelSummary& current, const WheelSummary* previous)
     }
   }
   return findings;
+}
+
+Expected<std::string>
+record_entry(const std::vector<ZipEntry>& entries)
+{
+  std::set<std::string> records;
+  for (const ZipEntry& entry : entries) {
+    const auto slash = entry.name.find('/');
+    if (slash != std::string::npos && ends_with(std::string_view(entry.name).substr(0, slash), ".dist-info")
+        && std::string_view(entry.name).substr(slash + 1) == "RECORD") {
+      records.insert(entry.name);
+    }
+  }
+  if (records.empty()) {
+    return make_unexpected("wheel has no .dist-info/RECORD");
+  }
+  if (records.size() > 1) {
+    const auto second = std::next(records.begin());
+    return make_unexpected(fmt::format("wheel has RECORD files in {} .dist-info directories (\"{}\", \"{}\")",
+                                       records.size(), display(*records.begin()), display(*second)));
+  }
+  return *records.begin();
+}
+
+Expected<void>
+check_record(const std::vector<ZipEntry>& entries, std::string_view record,
+             const std::map<std::string, std::string>& contents)
+{
+  const auto record_name = record_entry(entries);
+  if (!record_name) {
+    return make_unexpected(record_name.error());
+  }
+  const auto rows = parse_record(record);
+  if (!rows) {
+    return make_unexpected(rows.error());
+  }
+  // RECORD cannot hash itself, and the signatures beside it sign RECORD, so they are not listed.
+  const std::string dist_info = record_name->substr(0, record_name->find('/') + 1);
+  const std::set<std::string, std::less<>> unlisted = {*record_name, dist_info + "RECORD.jws",
+                                                       dist_info + "RECORD.p7s"};
+  std::map<std::string_view, const ZipEntry*> by_name;
+  for (const ZipEntry& entry : entries) {
+    by_name.emplace(entry.name, &entry);
+  }
+
+  std::set<std::string_view> listed;
+  for (const RecordRow& row : *rows) {
+    const std::string shown = display(row.path);
+    if (!listed.insert(row.path).second) {
+      return make_unexpected(fmt::format("RECORD lists \"{}\" twice", shown));
+    }
+    const auto found = by_name.find(row.path);
+    if (found == by_name.end()) {
+      return make_unexpected(fmt::format("RECORD lists \"{}\", which the archive lacks", shown));
+    }
+    if (!row.size.empty()) {
+      const auto size = parse_size(row.size);
+      if (!size) {
+        return make_unexpected(fmt::format("RECORD size of \"{}\" is not a number", shown));
+      }
+      if (*size != found->second->uncompressed_size) {
+        return make_unexpected(fmt::format("RECORD size of \"{}\" is {}, the archive's {}", shown, *size,
+                                           found->second->uncompressed_size));
+      }
+    }
+    if (row.hash.empty()) {
+      if (!unlisted.contains(row.path)) {
+        return make_unexpected(fmt::format("RECORD has no hash for \"{}\"", shown));
+      }
+      continue;
+    }
+    const auto equals = row.hash.find('=');
+    const std::string_view algorithm = std::string_view(row.hash).substr(0, equals);
+    const std::string_view digest =
+      equals == std::string::npos ? std::string_view() : std::string_view(row.hash).substr(equals + 1);
+    const auto bytes = digest_size(algorithm);
+    if (!bytes) {
+      return make_unexpected(
+        fmt::format("RECORD hash of \"{}\" uses unknown algorithm \"{}\"", shown, display(algorithm)));
+    }
+    if (!is_urlsafe_base64_of(digest, *bytes)) {
+      return make_unexpected(fmt::format("RECORD hash of \"{}\" is not {} bytes of unpadded urlsafe base64", shown,
+                                         *bytes));
+    }
+    const auto content = contents.find(row.path);
+    if (content != contents.end() && algorithm == "sha256"
+        && digest != urlsafe_base64(Sha256::of(content->second).bytes)) {
+      return make_unexpected(fmt::format("RECORD hash of \"{}\" does not match its content", shown));
+    }
+  }
+  for (const ZipEntry& entry : entries) {
+    if (!ends_with(entry.name, "/") && !listed.contains(entry.name) && !unlisted.contains(entry.name)) {
+      return make_unexpected(fmt::format("RECORD does not list \"{}\"", display(entry.name)));
+    }
+  }
+  return {};
 }
 
 } // namespace airlock::policy

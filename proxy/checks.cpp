@@ -384,7 +384,9 @@ CheckRunner::inspect_wheel(const storage::FileRecord& file, storage::FileChecks&
     } // unreadable .pth content counts as executable in summarize()
   }
   const auto summary = policy::summarize(*entries, contents);
-  checks.executable_pth = summary.executable_pth;
+  for (const auto& f : summary.executable_pth) {
+    checks.executable_pth.push_back(f.name);
+  }
   checks.top_level = summary.top_level;
   checks.inspected = true;
 }

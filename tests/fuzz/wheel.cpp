@@ -1,5 +1,6 @@
 // Wheel bytes from upstream, read as the background inspection reads them: the tail, the
 // central directory, then each entry's local record (all of them here, not only the .pth ones).
+// RECORD is checked against the archive too.
 // Properties: everything the reader locates lies within the file, extracted content respects
 // its limit and the directory's size, and the summary's lists are sorted sets.
 
@@ -35,7 +36,9 @@ LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
   FUZZ_CHECK(entries->size() == where->entries);
   constexpr std::size_t k_max_content = 1 << 20;
   std::map<std::string, std::string> contents;
-  const auto pth = pth_files(*entries);
+  const auto startup = startup_files(*entries);
+  const auto record = record_entry(*entries);
+  std::string record_content;
   for (const auto& entry : *entries) {
     FUZZ_CHECK(entry.local_header_offset <= entry.end_offset && entry.end_offset <= where->offset);
     const std::uint64_t length = local_read_size(entry);
@@ -46,16 +49,28 @@ LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
     }
     FUZZ_CHECK(content->size() <= k_max_content && content->size() == entry.uncompressed_size);
     (void)pth_has_executable_lines(*content);
-    if (std::find(pth.begin(), pth.end(), entry.name) != pth.end()) {
+    if (std::find(startup.begin(), startup.end(), entry.name) != startup.end()) {
       contents.emplace(entry.name, *content);
+    }
+    if (record && entry.name == *record) {
+      record_content = *content;
     }
   }
   const auto summary = summarize(*entries, contents);
   // Executable: the .pth files and the startup modules (sitecustomize, usercustomize).
-  FUZZ_CHECK(std::adjacent_find(summary.executable_pth.begin(), summary.executable_pth.end()) == summary.executable_pth.end());
-  FUZZ_CHECK(std::is_sorted(summary.executable_pth.begin(), summary.executable_pth.end()));
+  const auto by_name = [](const StartupFile& a, const StartupFile& b) { return a.name < b.name; };
+  const auto same_name = [](const StartupFile& a, const StartupFile& b) { return a.name == b.name; };
+  FUZZ_CHECK(std::adjacent_find(summary.executable_pth.begin(), summary.executable_pth.end(), same_name)
+             == summary.executable_pth.end());
+  FUZZ_CHECK(std::is_sorted(summary.executable_pth.begin(), summary.executable_pth.end(), by_name));
   FUZZ_CHECK(std::is_sorted(summary.top_level.begin(), summary.top_level.end()));
   const auto findings = compare(summary, nullptr);
-  FUZZ_CHECK(findings.new_executable_pth.empty());
+  FUZZ_CHECK(findings.new_executable_pth.empty() && findings.changed_executable_pth.empty());
+  // Against itself, only startup files of unknown content are flagged, as changed.
+  const auto again = compare(summary, &summary);
+  FUZZ_CHECK(again.new_executable_pth.empty() && again.new_top_level.empty());
+  if (record) {
+    (void)check_record(*entries, record_content, contents);
+  }
   return 0;
 }

@@ -3,6 +3,8 @@
 
 #include <airlock/policy/wheel.hpp>
 
+#include <airlock/util/sha256.hpp>
+
 #include <gtest/gtest.h>
 #include <zlib.h>
 
@@ -287,7 +289,7 @@ summarize_wheel(std::string_view file)
     return {};
   }
   std::map<std::string, std::string> contents;
-  for (const std::string& name : pth_files(*entries)) {
+  for (const std::string& name : startup_files(*entries)) {
     const auto content = read_entry(file, *find(*entries, name));
     EXPECT_TRUE(content) << content.error();
     if (content) {
@@ -313,6 +315,28 @@ std::string
 error_of(const Expected<CentralDirectoryLocation>& result)
 {
   return result ? "no error" : result.error();
+}
+
+std::string
+error_of(const Expected<void>& result)
+{
+  return result ? "no error" : result.error();
+}
+
+std::vector<ZipEntry>
+entries_named(std::initializer_list<const char*> names)
+{
+  std::vector<ZipEntry> entries;
+  for (const char* name : names) {
+    entries.push_back(ZipEntry{name});
+  }
+  return entries;
+}
+
+std::string
+hex_of(std::string_view content)
+{
+  return Sha256::of(content).hex();
 }
 
 // Real contents: setuptools' distutils-precedence.pth, a namespace package's -nspkg.pth (as
@@ -811,83 +835,146 @@ TEST(PthFiles, FindsWhatSitePyWouldProcess)
 
 TEST(WheelSummarize, TopLevelNamesAndExecutablePthByInstalledName)
 {
-  std::vector<ZipEntry> entries;
-  for (const char* name : {"demo/__init__.py", "demo/sub/x.py", "mod.py", "demo-1.0.dist-info/METADATA",
-                           "demo-1.0.data/purelib/extra/__init__.py", "demo-1.0.data/scripts/tool",
-                           "demo-1.0.data/headers/x.h", "demo-1.0.data/purelib/init.pth", "paths.pth", "unread.pth",
-                           "demo/", "demo-1.0.data/purelib/"}) {
-    entries.push_back(ZipEntry{name});
-  }
+  const auto entries = entries_named({"demo/__init__.py", "demo/sub/x.py", "mod.py", "demo-1.0.dist-info/METADATA",
+                                      "demo-1.0.data/purelib/extra/__init__.py", "demo-1.0.data/scripts/tool",
+                                      "demo-1.0.data/headers/x.h", "demo-1.0.data/purelib/init.pth", "paths.pth",
+                                      "unread.pth", "demo/", "demo-1.0.data/purelib/"});
   const std::map<std::string, std::string> contents = {{"demo-1.0.data/purelib/init.pth", k_payload},
                                                        {"paths.pth", k_path_only}};
   const WheelSummary summary = summarize(entries, contents);
-  // unread.pth has no content: what could not be read counts as executable.
-  EXPECT_EQ(summary.executable_pth, (std::vector<std::string>{"init.pth", "unread.pth"}));
+  // unread.pth has no content: what could not be read counts as executable, of unknown content.
+  EXPECT_EQ(summary.executable_pth,
+            (std::vector<StartupFile>{{"init.pth", hex_of(k_payload)}, {"unread.pth", ""}}));
   EXPECT_EQ(summary.top_level,
             (std::vector<std::string>{"demo", "extra", "init.pth", "mod.py", "paths.pth", "unread.pth"}));
 }
 
 TEST(WheelSummary, SitecustomizeAndUsercustomizeRunAtStartLikePth)
 {
-  std::vector<ZipEntry> entries;
-  for (const char* name : {"sitecustomize.py", "demo-1.0.data/platlib/usercustomize.cpython-312-x86_64-linux-gnu.so",
-                           "usercustomize/__init__.py", "demo/sitecustomize.py", "sitecustomizer.py",
-                           "demo-1.0.data/scripts/sitecustomize.py"}) {
-    entries.push_back(ZipEntry{name});
-  }
-  const WheelSummary summary = summarize(entries, {});
-  // Only what lands at the root of site-packages is imported by site.py.
-  EXPECT_EQ(summary.executable_pth,
-            (std::vector<std::string>{"sitecustomize.py", "usercustomize", "usercustomize.cpython-312-x86_64-linux-gnu.so"}));
+  const auto entries =
+    entries_named({"sitecustomize.py", "demo-1.0.data/platlib/usercustomize.cpython-312-x86_64-linux-gnu.so",
+                   "usercustomize/__init__.py", "usercustomize/helper.py", "demo/sitecustomize.py",
+                   "sitecustomizer.py", "demo-1.0.data/scripts/sitecustomize.py"});
+  const std::string site = "import os\n";
+  const std::string user = "from . import helper\n";
+  const WheelSummary summary =
+    summarize(entries, {{"sitecustomize.py", site}, {"usercustomize/__init__.py", user}});
+  // Only what lands at the root of site-packages is imported by site.py; the compiled module
+  // was not read, so its content is unknown.
+  EXPECT_EQ(summary.executable_pth, (std::vector<StartupFile>{{"sitecustomize.py", hex_of(site)},
+                                                              {"usercustomize", hex_of(user)},
+                                                              {"usercustomize.cpython-312-x86_64-linux-gnu.so", ""}}));
+}
+
+TEST(WheelSummary, StartupFilesAreThePthFilesAndStartupSources)
+{
+  const auto entries = entries_named(
+    {"a.pth", "demo/b.pth", "sitecustomize.py", "demo-1.0.data/purelib/usercustomize/__init__.py",
+     "usercustomize/helper.py", "sitecustomize.cpython-312-x86_64-linux-gnu.so", "demo/sitecustomize.py",
+     "demo-1.0.data/scripts/sitecustomize.py", "sitecustomizer.py", "demo-1.0.data/purelib/c.pth"});
+  EXPECT_EQ(startup_files(entries),
+            (std::vector<std::string>{"a.pth", "sitecustomize.py", "demo-1.0.data/purelib/usercustomize/__init__.py",
+                                      "demo-1.0.data/purelib/c.pth"}));
+}
+
+TEST(WheelSummary, ContentIsUnknownWithoutInitOrWhenTwoCopiesDisagree)
+{
+  // A package without __init__.py, and one .pth installed from two places with other content.
+  const auto entries =
+    entries_named({"sitecustomize/", "sitecustomize/impl.py", "x.pth", "demo-1.0.data/purelib/x.pth", "y.pth",
+                   "demo-1.0.data/platlib/y.pth"});
+  const std::string other = k_payload + "import sys\n";
+  const WheelSummary summary = summarize(entries, {{"x.pth", k_payload},
+                                                   {"demo-1.0.data/purelib/x.pth", other},
+                                                   {"y.pth", k_payload},
+                                                   {"demo-1.0.data/platlib/y.pth", k_payload}});
+  EXPECT_EQ(summary.executable_pth, (std::vector<StartupFile>{{"sitecustomize", ""},
+                                                              {"x.pth", ""},
+                                                              {"y.pth", hex_of(k_payload)}}));
 }
 
 // --- compare ---------------------------------------------------------------------------------
 
 TEST(WheelCompare, NewExecutablePthIsFoundAndNamed)
 {
-  const WheelSummary previous{{"distutils-precedence.pth"}, {"litellm"}};
-  const WheelSummary current{{"distutils-precedence.pth", "litellm_init.pth"}, {"litellm", "litellm_init.pth"}};
+  const StartupFile distutils{"distutils-precedence.pth", hex_of(k_distutils_precedence)};
+  const WheelSummary previous{{distutils}, {"litellm"}};
+  const WheelSummary current{{distutils, {"litellm_init.pth", hex_of(k_payload)}}, {"litellm", "litellm_init.pth"}};
   const WheelFindings findings = compare(current, &previous);
   EXPECT_EQ(findings.new_executable_pth, std::vector<std::string>{"litellm_init.pth"});
+  EXPECT_TRUE(findings.changed_executable_pth.empty());
   EXPECT_EQ(findings.new_top_level, std::vector<std::string>{"litellm_init.pth"});
 }
 
-TEST(WheelCompare, ExistingExecutablePthIsNotFlagged)
+TEST(WheelCompare, ExistingExecutablePthWithTheSameContentIsNotFlagged)
 {
-  const WheelSummary previous{{"distutils-precedence.pth"}, {"_distutils_hack", "setuptools"}};
-  const WheelSummary current{{"distutils-precedence.pth"}, {"_distutils_hack", "pkg_resources", "setuptools"}};
+  const StartupFile distutils{"distutils-precedence.pth", hex_of(k_distutils_precedence)};
+  const WheelSummary previous{{distutils}, {"_distutils_hack", "setuptools"}};
+  const WheelSummary current{{distutils}, {"_distutils_hack", "pkg_resources", "setuptools"}};
   const WheelFindings findings = compare(current, &previous);
   EXPECT_TRUE(findings.new_executable_pth.empty());
+  EXPECT_TRUE(findings.changed_executable_pth.empty());
   EXPECT_EQ(findings.new_top_level, std::vector<std::string>{"pkg_resources"});
+}
+
+TEST(WheelCompare, NewCodeInAnExistingPthIsChanged)
+{
+  // The payload hidden in setuptools' own file name: same name, other content.
+  const WheelSummary previous{{{"distutils-precedence.pth", hex_of(k_distutils_precedence)}}, {"setuptools"}};
+  const WheelSummary current{{{"distutils-precedence.pth", hex_of(k_distutils_precedence + k_payload)}},
+                             {"setuptools"}};
+  const WheelFindings findings = compare(current, &previous);
+  EXPECT_TRUE(findings.new_executable_pth.empty());
+  EXPECT_EQ(findings.changed_executable_pth, std::vector<std::string>{"distutils-precedence.pth"});
 }
 
 TEST(WheelCompare, PthThatTurnsExecutableIsNew)
 {
   // paths.pth was there, path-only, so it is not among the previous executable ones.
   const WheelSummary previous{{}, {"demo", "paths.pth"}};
-  const WheelSummary current{{"paths.pth"}, {"demo", "paths.pth"}};
+  const WheelSummary current{{{"paths.pth", hex_of(k_payload)}}, {"demo", "paths.pth"}};
   EXPECT_EQ(compare(current, &previous).new_executable_pth, std::vector<std::string>{"paths.pth"});
+}
+
+TEST(WheelCompare, UnknownCurrentContentIsChanged)
+{
+  const WheelSummary previous{{{"demo.pth", hex_of(k_payload)}, {"old.pth", ""}}, {}};
+  const WheelSummary current{{{"demo.pth", ""}, {"old.pth", ""}}, {}};
+  EXPECT_EQ(compare(current, &previous).changed_executable_pth, (std::vector<std::string>{"demo.pth", "old.pth"}));
+}
+
+TEST(WheelCompare, BaselineWithoutDigestsComparesByName)
+{
+  // Records written before digests existed name the file and nothing more.
+  const WheelSummary previous{{{"distutils-precedence.pth", ""}}, {"setuptools"}};
+  const WheelSummary current{{{"distutils-precedence.pth", hex_of(k_distutils_precedence)},
+                              {"litellm_init.pth", hex_of(k_payload)}},
+                             {"setuptools"}};
+  const WheelFindings findings = compare(current, &previous);
+  EXPECT_EQ(findings.new_executable_pth, std::vector<std::string>{"litellm_init.pth"});
+  EXPECT_TRUE(findings.changed_executable_pth.empty());
 }
 
 TEST(WheelCompare, FirstReleaseHoldsNothingAndReportsItsNames)
 {
-  const WheelSummary current{{"distutils-precedence.pth"}, {"_distutils_hack", "setuptools"}};
+  const WheelSummary current{{{"distutils-precedence.pth", ""}}, {"_distutils_hack", "setuptools"}};
   const WheelFindings findings = compare(current, nullptr);
   EXPECT_TRUE(findings.new_executable_pth.empty());
+  EXPECT_TRUE(findings.changed_executable_pth.empty());
   EXPECT_EQ(findings.new_top_level, current.top_level);
 }
 
 TEST(WheelCompare, ReleasesReadFromZipBytes)
 {
   // 1.82.6 ships setuptools-style and nspkg .pth files; 1.82.7 moves one into .data/purelib
-  // (same installed file) and adds the payload.
+  // (same installed file), adds the payload and appends to the other.
   const BuiltZip previous = build_zip({{"litellm/__init__.py", "x = 1\n"},
                                        {"distutils-precedence.pth", k_distutils_precedence},
                                        {"litellm-1.82.6-py3.9-nspkg.pth", k_nspkg, Method::stored},
                                        {"paths.pth", k_path_only},
                                        {"litellm-1.82.6.dist-info/RECORD", ""}});
   const BuiltZip current = build_zip({{"litellm/__init__.py", "x = 2\n"},
-                                      {"distutils-precedence.pth", k_distutils_precedence},
+                                      {"distutils-precedence.pth", k_distutils_precedence + k_payload},
                                       {"litellm-1.82.7.data/purelib/litellm-1.82.6-py3.9-nspkg.pth", k_nspkg},
                                       {"paths.pth", k_path_only},
                                       {"litellm_init.pth", k_payload},
@@ -896,10 +983,191 @@ TEST(WheelCompare, ReleasesReadFromZipBytes)
   const WheelSummary before = summarize_wheel(previous.bytes);
   const WheelSummary after = summarize_wheel(current.bytes);
   EXPECT_EQ(before.executable_pth,
-            (std::vector<std::string>{"distutils-precedence.pth", "litellm-1.82.6-py3.9-nspkg.pth"}));
+            (std::vector<StartupFile>{{"distutils-precedence.pth", hex_of(k_distutils_precedence)},
+                                      {"litellm-1.82.6-py3.9-nspkg.pth", hex_of(k_nspkg)}}));
   const WheelFindings findings = compare(after, &before);
   EXPECT_EQ(findings.new_executable_pth, std::vector<std::string>{"litellm_init.pth"});
+  EXPECT_EQ(findings.changed_executable_pth, std::vector<std::string>{"distutils-precedence.pth"});
   EXPECT_EQ(findings.new_top_level, std::vector<std::string>{"litellm_init.pth"});
+}
+
+// --- RECORD -----------------------------------------------------------------------------------
+
+// Hashes and sizes below were written by Python's hashlib, base64 and csv modules, as wheel does.
+const std::string k_init = "VERSION = '1.0'\n";
+const std::string k_comma_module = "x = 1\n";
+const std::string k_metadata = "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n";
+const std::string k_wheel = "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n";
+const std::string k_init_row = "demo/__init__.py,sha256=qDELPlksFSwWLqsldfcO3h82HUM9qbRemTxcdjn1Jb8,16\n";
+const std::string k_comma_row = "\"demo/a,b.py\",sha256=nia_NpkRxFwkPGhBR7I_yeHc_PJX0pmhxjIBam_NM_Q,6\n";
+const std::string k_pth_row = "distutils-precedence.pth,sha256=JjjOniUA5XKl4N5_rtZmHrVp0baW_LoHsN0iPaX10iQ,151\n";
+const std::string k_metadata_row =
+  "demo-1.0.dist-info/METADATA,sha256=NKonpgZPlYtBt4GiF_KQ_Qq1-WUeK25Kzas0G3uTwwU,46\n";
+const std::string k_wheel_row = "demo-1.0.dist-info/WHEEL,sha256=GOJWfGKy_s7ZRMtmrMyJFvIHxzo0gLZVhGWWyTqB6uo,75\n";
+const std::string k_record_row = "demo-1.0.dist-info/RECORD,,\n";
+
+std::string
+full_record()
+{
+  return k_init_row + k_comma_row + k_pth_row + k_metadata_row + k_wheel_row + k_record_row;
+}
+
+// The archive's entries, read back from zip bytes so names and sizes are the real ones.
+std::vector<ZipEntry>
+record_wheel(std::vector<TestEntry> extra = {})
+{
+  std::vector<TestEntry> files = {{"demo/", ""},
+                                  {"demo/__init__.py", k_init},
+                                  {"demo/a,b.py", k_comma_module},
+                                  {"distutils-precedence.pth", k_distutils_precedence},
+                                  {"demo-1.0.dist-info/METADATA", k_metadata},
+                                  {"demo-1.0.dist-info/WHEEL", k_wheel},
+                                  {"demo-1.0.dist-info/RECORD", full_record()}};
+  files.insert(files.end(), extra.begin(), extra.end());
+  const auto entries = read_entries(build_zip(files).bytes);
+  EXPECT_TRUE(entries) << entries.error();
+  return entries ? *entries : std::vector<ZipEntry>{};
+}
+
+const std::map<std::string, std::string> k_startup_contents = {{"distutils-precedence.pth", k_distutils_precedence}};
+
+TEST(WheelRecord, FindsTheRecordEntry)
+{
+  EXPECT_EQ(record_entry(record_wheel()).value_or("none"), "demo-1.0.dist-info/RECORD");
+  EXPECT_EQ(error_of(record_entry(entries_named({"demo/__init__.py", "demo-1.0.dist-info/METADATA",
+                                                 "demo-1.0.data/purelib/x-1.0.dist-info/RECORD",
+                                                 "demo/x.dist-info/RECORD"}))),
+            "wheel has no .dist-info/RECORD");
+  EXPECT_EQ(error_of(record_entry(entries_named({"a-1.0.dist-info/RECORD", "b-1.0.dist-info/RECORD"}))),
+            "wheel has RECORD files in 2 .dist-info directories (\"a-1.0.dist-info/RECORD\", "
+            "\"b-1.0.dist-info/RECORD\")");
+  // Another .dist-info directory without a RECORD is no ambiguity.
+  EXPECT_EQ(record_entry(entries_named({"a-1.0.dist-info/RECORD", "b-1.0.dist-info/METADATA"})).value_or("none"),
+            "a-1.0.dist-info/RECORD");
+  EXPECT_EQ(error_of(check_record(entries_named({"demo/__init__.py"}), k_init_row, {})),
+            "wheel has no .dist-info/RECORD");
+}
+
+TEST(WheelRecord, MatchingRecordPasses)
+{
+  EXPECT_EQ(error_of(check_record(record_wheel(), full_record(), k_startup_contents)), "no error");
+  // CRLF line ends, blank lines and no final newline are all CSV that csv.reader reads alike.
+  std::string crlf;
+  for (const char c : full_record()) {
+    crlf += c == '\n' ? std::string("\r\n") : std::string(1, c);
+  }
+  EXPECT_EQ(error_of(check_record(record_wheel(), crlf + "\r\n", k_startup_contents)), "no error");
+  std::string unterminated = full_record();
+  unterminated.pop_back();
+  EXPECT_EQ(error_of(check_record(record_wheel(), "\n" + unterminated, k_startup_contents)), "no error");
+}
+
+TEST(WheelRecord, SignaturesBesideRecordNeedNoRow)
+{
+  const auto entries =
+    record_wheel({{"demo-1.0.dist-info/RECORD.jws", "{}"}, {"demo-1.0.dist-info/RECORD.p7s", "sig"}});
+  EXPECT_EQ(error_of(check_record(entries, full_record(), k_startup_contents)), "no error");
+  // Only beside the RECORD in use.
+  const auto elsewhere = record_wheel({{"other-1.0.dist-info/RECORD.jws", "{}"}});
+  EXPECT_EQ(error_of(check_record(elsewhere, full_record(), {})),
+            "RECORD does not list \"other-1.0.dist-info/RECORD.jws\"");
+}
+
+TEST(WheelRecord, UnlistedEntryIsRefused)
+{
+  const auto entries = record_wheel({{"evil.pth", k_payload}});
+  EXPECT_EQ(error_of(check_record(entries, full_record(), {})), "RECORD does not list \"evil.pth\"");
+}
+
+TEST(WheelRecord, ListedPathMissingFromTheArchiveIsRefused)
+{
+  const std::string record = full_record() + "demo/x.py,sha256=nia_NpkRxFwkPGhBR7I_yeHc_PJX0pmhxjIBam_NM_Q,6\n";
+  EXPECT_EQ(error_of(check_record(record_wheel(), record, {})), "RECORD lists \"demo/x.py\", which the archive lacks");
+  // Unquoted, "demo/a,b.py" would be the path "demo/a" and too many fields.
+  std::string unquoted = full_record();
+  unquoted.replace(unquoted.find(k_comma_row), k_comma_row.size(), k_comma_row.substr(1, 11) + k_comma_row.substr(13));
+  EXPECT_EQ(error_of(check_record(record_wheel(), unquoted, {})), "RECORD line 2: more than 3 fields");
+}
+
+TEST(WheelRecord, QuotedPathsFollowCsvQuoting)
+{
+  // csv.writer quotes a path with a comma or quote and doubles the quote.
+  const std::string quote_row = "\"demo/q\"\"x.py\",sha256=nia_NpkRxFwkPGhBR7I_yeHc_PJX0pmhxjIBam_NM_Q,6\n";
+  const auto entries = record_wheel({{"demo/q\"x.py", k_comma_module}});
+  EXPECT_EQ(error_of(check_record(entries, full_record() + quote_row, {{"demo/a,b.py", k_comma_module}})),
+            "no error");
+  for (const std::string bad : {"\"demo/q\"x.py\",sha256=x,6\n", "demo/q\"x.py,,\n", "\"demo/q.py,,\n",
+                                "demo/q.py\r,,\n"}) {
+    EXPECT_NE(error_of(check_record(entries, full_record() + bad, {})).find("RECORD line 7: "), std::string::npos)
+      << bad;
+  }
+  EXPECT_EQ(error_of(check_record(entries, full_record() + "\"demo/q.py\"x,,\n", {})),
+            "RECORD line 7: malformed quoted field");
+}
+
+TEST(WheelRecord, WrongHashForStartupFileIsRefused)
+{
+  std::string record = full_record();
+  record.replace(record.find("JjjOniUA"), 8, "AAAAAAAA");
+  EXPECT_EQ(error_of(check_record(record_wheel(), record, k_startup_contents)),
+            "RECORD hash of \"distutils-precedence.pth\" does not match its content");
+  // Content the caller did not read is not verified.
+  EXPECT_EQ(error_of(check_record(record_wheel(), record, {})), "no error");
+}
+
+TEST(WheelRecord, HashAlgorithmsAndFormats)
+{
+  const auto with_row = [](const std::string& row) {
+    std::string record = full_record();
+    record.replace(record.find(k_comma_row), k_comma_row.size(), row);
+    return error_of(check_record(record_wheel(), record, {{"demo/a,b.py", k_comma_module}}));
+  };
+  const std::string sha512 =
+    "sha512=e73veyKgykOKZRFOeqVV-RiHar0CPb8GFYkM-jCLUlHBkx-rU_sUNgozT0yN7lCJ48E3W_3uNVShst_MuAk21g";
+  EXPECT_EQ(with_row("\"demo/a,b.py\"," + sha512 + ",6\n"), "no error");
+  EXPECT_EQ(with_row("\"demo/a,b.py\",sha384=" + std::string(64, 'A') + ",6\n"), "no error");
+  EXPECT_EQ(with_row("\"demo/a,b.py\",md5=DMF1ucDxtqgxw5niaXcmYQ,6\n"),
+            "RECORD hash of \"demo/a,b.py\" uses unknown algorithm \"md5\"");
+  EXPECT_EQ(with_row("\"demo/a,b.py\",sha256=nia_NpkRxFwkPGhBR7I_yeHc_PJX0pmhxjIBam_NM_Q=,6\n"),
+            "RECORD hash of \"demo/a,b.py\" is not 32 bytes of unpadded urlsafe base64");
+  EXPECT_EQ(with_row("\"demo/a,b.py\",sha256=nia/NpkRxFwkPGhBR7I_yeHc_PJX0pmhxjIBam_NM_Q,6\n"),
+            "RECORD hash of \"demo/a,b.py\" is not 32 bytes of unpadded urlsafe base64");
+  EXPECT_EQ(with_row("\"demo/a,b.py\",,6\n"), "RECORD has no hash for \"demo/a,b.py\"");
+  EXPECT_EQ(with_row("\"demo/a,b.py\",sha256=nia_NpkRxFwkPGhBR7I_yeHc_PJX0pmhxjIBam_NM_Q,7\n"),
+            "RECORD size of \"demo/a,b.py\" is 7, the archive's 6");
+  EXPECT_EQ(with_row("\"demo/a,b.py\",sha256=nia_NpkRxFwkPGhBR7I_yeHc_PJX0pmhxjIBam_NM_Q,-6\n"),
+            "RECORD size of \"demo/a,b.py\" is not a number");
+  EXPECT_EQ(with_row("\"demo/a,b.py\",sha256=nia_NpkRxFwkPGhBR7I_yeHc_PJX0pmhxjIBam_NM_Q\n"),
+            "RECORD line 2: 2 fields, not 3");
+  EXPECT_EQ(with_row(",,\n"), "RECORD line 2: empty path");
+}
+
+TEST(WheelRecord, DuplicateRowsAndHugeRecordsAreRefused)
+{
+  EXPECT_EQ(error_of(check_record(record_wheel(), full_record() + k_init_row, {})),
+            "RECORD lists \"demo/__init__.py\" twice");
+  std::string huge;
+  for (int i = 0; i <= 100'000; ++i) {
+    huge += "a,,\n";
+  }
+  EXPECT_EQ(error_of(check_record(record_wheel(), huge, {})), "RECORD has more than 100000 rows");
+}
+
+TEST(WheelRecord, AnyRecordTextGivesAnAnswer)
+{
+  const auto entries = record_wheel();
+  std::mt19937_64 random(20260301);
+  const std::string alphabet = ",\"\r\n a=";
+  int passed = 0;
+  for (int round = 0; round < 2000; ++round) {
+    std::string record = full_record();
+    const std::size_t at = random() % (record.size() + 1);
+    record.insert(at, 1, alphabet[random() % alphabet.size()]);
+    passed += check_record(entries, record, k_startup_contents) ? 1 : 0;
+  }
+  // A blank line, or a CR before a LF, keeps RECORD valid: some pass and most do not.
+  EXPECT_GT(passed, 0);
+  EXPECT_LT(passed, 2000);
 }
 
 // --- damage -----------------------------------------------------------------------------------
@@ -967,6 +1235,9 @@ TEST(ZipDamage, RandomlyDamagedArchivesNeverCrash)
     }
     const WheelSummary summary = summarize(*entries, contents);
     EXPECT_LE(summary.executable_pth.size(), entries->size());
+    if (const auto record = record_entry(*entries); record && contents.contains(*record)) {
+      (void)check_record(*entries, contents.at(*record), contents);
+    }
   }
   EXPECT_GT(refused, 100);
   EXPECT_GT(listed, 100);
