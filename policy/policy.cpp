@@ -1,11 +1,13 @@
 #include <airlock/policy/policy.hpp>
 
 #include <airlock/policy/version.hpp>
+#include <airlock/policy/wheel.hpp>
 #include <airlock/util/units.hpp>
 
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <functional>
 
 namespace airlock::policy {
 
@@ -46,17 +48,18 @@ describe(const storage::Decision& decision)
                      decision.actor, format_rfc3339(decision.time), decision.reason);
 }
 
-// Does a decision's scope cover this file?
+// Does a decision's scope cover this file? An approval covers only the bytes it names.
 bool
 covers(const storage::Decision& decision, const storage::FileRecord& file, std::string_view release)
 {
-  if (!decision.filename.empty()) {
-    return decision.filename == file.filename;
+  const bool in_scope = !decision.filename.empty() ? decision.filename == file.filename
+                        : !decision.version.empty() ? decision.version == release
+                                                    : true;
+  if (!in_scope || decision.action == storage::DecisionAction::block) {
+    return in_scope;
   }
-  if (!decision.version.empty()) {
-    return decision.version == release;
-  }
-  return true;
+  return std::binary_search(decision.sha256s.begin(), decision.sha256s.end(), file.sha256)
+         || std::find(decision.sha256s.begin(), decision.sha256s.end(), file.sha256) != decision.sha256s.end();
 }
 
 } // namespace
@@ -99,7 +102,7 @@ to_string(State state)
 Time
 age_origin(const storage::FileRecord& file)
 {
-  return file.upload_time.value_or(file.first_seen);
+  return file.backdated ? file.first_seen : file.upload_time.value_or(file.first_seen);
 }
 
 std::string
@@ -111,16 +114,38 @@ release_key(std::string_view version)
   return std::string(version);
 }
 
+const storage::Decision*
+covering_decision(std::span<const storage::Decision> decisions, const storage::FileRecord& file)
+{
+  const std::string release = release_key(file.version);
+  const storage::Decision* approval = nullptr;
+  for (const auto& decision : decisions) {
+    if (!covers(decision, file, release)) {
+      continue;
+    }
+    if (decision.action == storage::DecisionAction::block) {
+      return &decision;
+    }
+    // The narrowest approval speaks: a file's over its release's.
+    if (approval == nullptr || !decision.filename.empty()) {
+      approval = &decision;
+    }
+  }
+  return approval;
+}
+
 struct ProjectHistory::Impl
 {
-  std::map<std::string, storage::FileChecks> checks;
+  std::vector<storage::FileRecord> files;
+  std::map<storage::FileKey, storage::FileChecks> checks;
   std::vector<std::pair<Version, Release>> releases; // ascending by version
 };
 
 ProjectHistory::ProjectHistory(std::span<const storage::FileRecord> files,
-                               std::map<std::string, storage::FileChecks> checks, Time project_first_seen)
+                               std::map<storage::FileKey, storage::FileChecks> checks, Time project_first_seen)
   : m_impl(std::make_unique<Impl>()), m_first_seen(project_first_seen)
 {
+  m_impl->files.assign(files.begin(), files.end());
   m_impl->checks = std::move(checks);
   std::map<std::string, std::pair<Version, Release>> by_release;
   for (const auto& file : files) {
@@ -128,27 +153,13 @@ ProjectHistory::ProjectHistory(std::span<const storage::FileRecord> files,
     if (!version) {
       continue;
     }
-    const std::string key = version->canonical();
-    auto [it, inserted] = by_release.try_emplace(key, *version, Release{});
+    auto [it, inserted] = by_release.try_emplace(version->canonical(), *version, Release{});
     auto& release = it->second.second;
     if (inserted) {
       release.version = version->normalized();
     }
-    const auto found = m_impl->checks.find(file.filename);
-    if (found == m_impl->checks.end()) {
-      continue;
-    }
-    const auto& record = found->second;
-    if (record.provenance == storage::ProvenanceState::verified && !release.verified) {
-      release.verified = true;
-      release.publisher = record;
-      release.publisher.document.clear();
-    }
-    for (const auto& pth : record.executable_pth) {
-      release.executable_pth.push_back(pth);
-    }
-    for (const auto& name : record.top_level) {
-      release.top_level.push_back(name);
+    if (const auto* record = this->checks(file)) {
+      release.top_level.insert(release.top_level.end(), record->top_level.begin(), record->top_level.end());
     }
   }
   for (auto& [key, entry] : by_release) {
@@ -163,10 +174,16 @@ ProjectHistory::ProjectHistory(ProjectHistory&&) noexcept = default;
 ProjectHistory& ProjectHistory::operator=(ProjectHistory&&) noexcept = default;
 
 const storage::FileChecks*
-ProjectHistory::checks(std::string_view filename) const
+ProjectHistory::checks(const storage::FileRecord& file) const
 {
-  const auto it = m_impl->checks.find(std::string(filename));
+  const auto it = m_impl->checks.find(storage::FileKey{file.filename, file.sha256});
   return it == m_impl->checks.end() ? nullptr : &it->second;
+}
+
+std::span<const storage::FileRecord>
+ProjectHistory::files() const
+{
+  return m_impl->files;
 }
 
 const ProjectHistory::Release*
@@ -193,91 +210,50 @@ publisher_text(const storage::FileChecks& checks)
   return fmt::format("{} {}", checks.publisher_kind, checks.email);
 }
 
+// Names must match, and numeric IDs too where both certificates carry them: a deleted and
+// re-registered owner or repository gets the old name but a new ID.
 bool
 same_publisher(const storage::FileChecks& a, const storage::FileChecks& b)
 {
+  const auto same_id = [](const std::string& x, const std::string& y) { return x.empty() || y.empty() || x == y; };
   return a.publisher_kind == b.publisher_kind && a.repository == b.repository && a.workflow == b.workflow
-         && a.email == b.email;
+         && a.email == b.email && same_id(a.repository_id, b.repository_id) && same_id(a.owner_id, b.owner_id);
 }
 
-// The held checks, in the order a reviewer would want to hear about them.
-std::optional<Verdict>
-held_checks(const storage::FileRecord& file, const ProjectHistory& history, bool provenance_required,
-            Seconds horizon)
-{
-  const auto* checks = history.checks(file.filename);
-  if (checks != nullptr && checks->provenance == storage::ProvenanceState::invalid) {
-    return Verdict{State::held, fmt::format("provenance invalid ({}): {}", checks->reason_class, checks->reason),
-                   std::nullopt};
-  }
-  if (provenance_required && checks != nullptr && checks->provenance == storage::ProvenanceState::absent) {
-    return Verdict{State::held, "provenance required by policy, but this file has none", std::nullopt};
-  }
-  // Files that were already old when Airlock first saw their project are established history:
-  // their checks only set the baseline.
-  if (age_origin(file) + horizon <= history.project_first_seen()) {
-    return std::nullopt;
-  }
-  if (checks == nullptr || checks->provenance == storage::ProvenanceState::pending || !checks->inspected) {
-    return std::nullopt; // nothing to hold on yet: see checks_pending()
-  }
-  if (!checks->inspection_error.empty()) {
-    // What Airlock could not read must not pass on age alone.
-    return Verdict{State::held, "contents could not be inspected: " + checks->inspection_error, std::nullopt};
-  }
-  if (provenance_required && checks->provenance != storage::ProvenanceState::verified) {
-    return Verdict{State::held, "provenance required by policy, but this file has none", std::nullopt};
-  }
-  const auto* previous = history.preceding(file.version);
-  if (previous == nullptr) {
-    return std::nullopt;
-  }
-  if (previous->verified && checks->provenance == storage::ProvenanceState::absent) {
-    return Verdict{State::held,
-                   fmt::format("provenance regression: {} was published with verified provenance by {}; this file "
-                               "has none",
-                               previous->version, publisher_text(previous->publisher)),
-                   std::nullopt};
-  }
-  if (previous->verified && checks->provenance == storage::ProvenanceState::verified
-      && !same_publisher(*checks, previous->publisher)) {
-    return Verdict{State::held,
-                   fmt::format("publisher changed: {} came from {}, this file from {}", previous->version,
-                               publisher_text(previous->publisher), publisher_text(*checks)),
-                   std::nullopt};
-  }
-  std::vector<std::string> added;
-  for (const auto& pth : checks->executable_pth) {
-    if (std::find(previous->executable_pth.begin(), previous->executable_pth.end(), pth)
-        == previous->executable_pth.end()) {
-      added.push_back(pth);
-    }
-  }
-  if (!added.empty()) {
-    std::string names;
-    for (const auto& name : added) {
-      names += (names.empty() ? "" : ", ") + name;
-    }
-    return Verdict{State::held,
-                   fmt::format("ships new code that runs at every Python start: {} (not in {})", names,
-                               previous->version),
-                   std::nullopt};
-  }
-  return std::nullopt;
-}
-
-// Checks still running keep a file that is newer than the history horizon from approval.
 bool
-checks_pending(const storage::FileRecord& file, const ProjectHistory& history, Seconds horizon)
+complete(const storage::FileChecks* checks)
 {
-  if (age_origin(file) + horizon <= history.project_first_seen()) {
-    return false;
+  return checks != nullptr && checks->provenance != storage::ProvenanceState::pending && checks->inspected;
+}
+
+std::string
+names_of(const std::vector<std::string>& names)
+{
+  std::string out;
+  for (const auto& name : names) {
+    out += (out.empty() ? "" : ", ") + name;
   }
-  const auto* checks = history.checks(file.filename);
-  return checks == nullptr || checks->provenance == storage::ProvenanceState::pending || !checks->inspected;
+  return out;
 }
 
 } // namespace
+
+// What the releases decided so far established, for comparing the next one with.
+struct Policy::Baselines
+{
+  struct Baseline
+  {
+    enum class Kind { none, pending, unverifiable, known };
+    Kind kind = Kind::none;
+    std::string version; // known: the release
+    std::string why;     // pending, unverifiable
+  };
+
+  Baseline provenance;
+  storage::FileChecks publisher; // provenance known: the verified publisher (kind "" = none)
+  Baseline contents;
+  std::vector<storage::StartupFile> startup; // contents known: the release's startup code
+};
 
 Policy::Policy(Options options) : m_options(std::move(options))
 {
@@ -299,25 +275,297 @@ Policy::~Policy() = default;
 Policy::Policy(Policy&&) noexcept = default;
 Policy& Policy::operator=(Policy&&) noexcept = default;
 
+bool
+Policy::established(const storage::FileRecord& file, Time project_first_seen) const
+{
+  return age_origin(file) + m_options.history_horizon <= project_first_seen;
+}
+
+bool
+Policy::provenance_required(const storage::FileRecord& file) const
+{
+  const auto version = Version::parse(file.version);
+  return std::any_of(m_rules.begin(), m_rules.end(), [&](const CompiledRule& compiled) {
+    return compiled.rule->require_provenance && compiled.matches(file, version);
+  });
+}
+
+namespace {
+
+// The files in the order decide_all walks them: releases by PEP 440 version, files without
+// one last; `versions[i]` is files[i]'s parsed version.
+std::vector<std::size_t>
+release_order(std::span<const storage::FileRecord> files, std::vector<std::optional<Version>>& versions)
+{
+  versions.clear();
+  versions.reserve(files.size());
+  for (const auto& file : files) {
+    versions.push_back(Version::parse(file.version));
+  }
+  std::vector<std::size_t> order(files.size());
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    order[i] = i;
+  }
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    if (versions[a] && versions[b]) {
+      return *versions[a] < *versions[b];
+    }
+    return versions[a].has_value() && !versions[b].has_value();
+  });
+  return order;
+}
+
+// The newest release whose files were all older than the history horizon at the project's
+// first sight: established history ends there, and it is the baseline of what follows.
+std::optional<Version>
+newest_established(std::span<const storage::FileRecord> files, const std::vector<std::optional<Version>>& versions,
+                   const std::function<bool(const storage::FileRecord&)>& established)
+{
+  std::optional<Version> newest;
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    if (versions[i] && established(files[i]) && (!newest || *newest < *versions[i])) {
+      newest = versions[i];
+    }
+  }
+  return newest;
+}
+
+} // namespace
+
+std::vector<bool>
+Policy::checks_needed(std::span<const storage::FileRecord> files, Time project_first_seen) const
+{
+  std::vector<std::optional<Version>> versions;
+  (void)release_order(files, versions);
+  const auto is_established = [&](const storage::FileRecord& file) { return established(file, project_first_seen); };
+  const auto baseline = newest_established(files, versions, is_established);
+  std::vector<bool> out(files.size());
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    const auto& file = files[i];
+    out[i] = !file.removed_upstream && !file.replaced_upstream
+             && (!is_established(file) || (baseline && versions[i] && *versions[i] == *baseline)
+                 || provenance_required(file));
+  }
+  return out;
+}
+
+std::vector<Verdict>
+Policy::decide_all(std::span<const storage::FileRecord> files, const ProjectContext& project, Time now) const
+{
+  std::vector<Verdict> verdicts(files.size());
+  const ProjectHistory* history = project.history;
+  if (history == nullptr) {
+    for (std::size_t i = 0; i < files.size(); ++i) {
+      verdicts[i] = decide_one(files[i], project, nullptr, now);
+    }
+    return verdicts;
+  }
+  std::vector<std::optional<Version>> versions;
+  const auto order = release_order(files, versions);
+  const Time first_seen = history->project_first_seen();
+  const auto is_established = [&](const storage::FileRecord& file) { return established(file, first_seen); };
+  const auto candidate = newest_established(files, versions, is_established);
+
+  Baselines baselines;
+  for (std::size_t start = 0; start < order.size();) {
+    // One release: the files from `start` with the same version.
+    std::size_t end = start + 1;
+    const auto& version = versions[order[start]];
+    while (end < order.size() && version && versions[order[end]] && *versions[order[end]] == *version) {
+      ++end;
+    }
+    if (!version) {
+      end = order.size(); // files without a version are compared with the newest baseline
+    }
+    bool approved = true;
+    bool explicitly = false;
+    bool all_established = true;
+    for (std::size_t k = start; k < end; ++k) {
+      const auto& file = files[order[k]];
+      verdicts[order[k]] = decide_one(file, project, &baselines, now);
+      if (file.replaced_upstream) {
+        continue; // old bytes: what the release is now are the listed ones
+      }
+      approved = approved && verdicts[order[k]].state == State::approved;
+      const auto* decision = covering_decision(project.decisions, file);
+      explicitly = explicitly || (decision != nullptr && decision->action == storage::DecisionAction::approve);
+      all_established = all_established && is_established(file);
+    }
+    const bool relevant = version && (!all_established || (candidate && *version == *candidate));
+    // A release still being checked may yet become the baseline: what follows waits for it.
+    // One that is held or blocked never will.
+    if (relevant && !approved) {
+      bool waiting = false;
+      bool refused = false;
+      for (std::size_t k = start; k < end; ++k) {
+        const auto& file = files[order[k]];
+        if (file.replaced_upstream) {
+          continue;
+        }
+        const auto state = verdicts[order[k]].state;
+        refused = refused || state == State::held || state == State::blocked;
+        const auto* checks = history->checks(file);
+        waiting = waiting || (!complete(checks) && (checks == nullptr || !checks->gave_up));
+      }
+      if (waiting && !refused) {
+        baselines.provenance = {Baselines::Baseline::Kind::pending, version->normalized(), ""};
+        baselines.contents = baselines.provenance;
+      }
+    }
+    // Only an approved release sets a baseline, and of established history only its newest
+    // release: older history was never checked.
+    if (relevant && approved) {
+      bool complete_checks = true;
+      bool gave_up = false;
+      std::string failure;
+      const storage::FileChecks* verified = nullptr;
+      bool invalid = false;
+      std::vector<storage::StartupFile> startup;
+      for (std::size_t k = start; k < end; ++k) {
+        const auto& file = files[order[k]];
+        if (file.replaced_upstream) {
+          continue;
+        }
+        const auto* checks = history->checks(file);
+        if (checks != nullptr && checks->gave_up) {
+          gave_up = true;
+          failure = fmt::format("{}: {}", file.filename, checks->failure);
+        }
+        if (!complete(checks)) {
+          complete_checks = false;
+          continue;
+        }
+        invalid = invalid || checks->provenance == storage::ProvenanceState::invalid;
+        if (checks->provenance == storage::ProvenanceState::verified && verified == nullptr) {
+          verified = checks;
+        }
+        startup.insert(startup.end(), checks->executable_pth.begin(), checks->executable_pth.end());
+      }
+      const std::string name = version->normalized();
+      if (gave_up) {
+        baselines.contents = {Baselines::Baseline::Kind::unverifiable, name, failure};
+        baselines.provenance = baselines.contents;
+      } else if (!complete_checks) {
+        baselines.contents = {Baselines::Baseline::Kind::pending, name, ""};
+        baselines.provenance = baselines.contents;
+      } else {
+        baselines.contents = {Baselines::Baseline::Kind::known, name, ""};
+        baselines.startup = std::move(startup);
+        // A release verifies when its files that have provenance all verified; one a reviewer
+        // approved is the baseline as it is, with its publisher or none.
+        if ((verified != nullptr && !invalid) || explicitly) {
+          baselines.provenance = {Baselines::Baseline::Kind::known, name, ""};
+          baselines.publisher = verified != nullptr && !invalid ? *verified : storage::FileChecks{};
+        } else if (baselines.provenance.kind != Baselines::Baseline::Kind::known) {
+          // Established history without provenance: nothing attested to compare with.
+          baselines.provenance = {};
+        }
+      }
+    }
+    start = end;
+  }
+  return verdicts;
+}
+
 Verdict
 Policy::decide(const storage::FileRecord& file, const ProjectContext& project, Time now) const
 {
+  if (project.history == nullptr) {
+    return decide_one(file, project, nullptr, now);
+  }
+  const auto files = project.history->files();
+  const auto verdicts = decide_all(files, project, now);
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    if (files[i].filename == file.filename && files[i].sha256 == file.sha256) {
+      return verdicts[i];
+    }
+  }
+  // A file the history does not hold is decided against the baseline of all of it.
+  std::vector<storage::FileRecord> with(files.begin(), files.end());
+  with.push_back(file);
+  return decide_all(with, project, now).back();
+}
+
+Policy::Checked
+Policy::held_checks(const storage::FileRecord& file, const ProjectHistory& history, const Baselines* baselines,
+                    bool provenance_required) const
+{
+  const auto held = [](std::string reason) { return Checked{Verdict{State::held, std::move(reason), std::nullopt}, {}}; };
+  const auto* checks = history.checks(file);
+  if (checks != nullptr && checks->provenance == storage::ProvenanceState::invalid) {
+    return held(fmt::format("provenance invalid ({}): {}", checks->reason_class, checks->reason));
+  }
+  if (provenance_required && checks != nullptr && checks->provenance == storage::ProvenanceState::absent) {
+    return held("provenance required by policy, but this file has none");
+  }
+  // Files that were already old when Airlock first saw their project are established history:
+  // their checks only set the baseline.
+  if (established(file, history.project_first_seen())) {
+    return {};
+  }
+  if (checks != nullptr && checks->gave_up) {
+    return held("checks failed: " + checks->failure);
+  }
+  if (!complete(checks)) {
+    return {std::nullopt, "provenance and contents are still being verified"};
+  }
+  if (!checks->inspection_error.empty()) {
+    // What Airlock could not read must not pass on age alone.
+    return held("contents could not be inspected: " + checks->inspection_error);
+  }
+  if (provenance_required && checks->provenance != storage::ProvenanceState::verified) {
+    return held("provenance required by policy, but this file has none");
+  }
+  if (baselines == nullptr) {
+    return {};
+  }
+  using Kind = Baselines::Baseline::Kind;
+  for (const auto* baseline : {&baselines->provenance, &baselines->contents}) {
+    if (baseline->kind == Kind::unverifiable) {
+      return held(fmt::format("history unverifiable: the checks of {} failed: {}", baseline->version, baseline->why));
+    }
+    if (baseline->kind == Kind::pending) {
+      return {std::nullopt, fmt::format("{}, the release this one is compared with, is still being verified",
+                                        baseline->version)};
+    }
+  }
+  const auto& publisher = baselines->publisher;
+  if (baselines->provenance.kind == Kind::known && !publisher.publisher_kind.empty()) {
+    if (checks->provenance == storage::ProvenanceState::absent) {
+      return held(fmt::format("provenance regression: {} was published with verified provenance by {}; this file "
+                              "has none",
+                              baselines->provenance.version, publisher_text(publisher)));
+    }
+    if (checks->provenance == storage::ProvenanceState::verified && !same_publisher(*checks, publisher)) {
+      return held(fmt::format("publisher changed: {} came from {}, this file from {}", baselines->provenance.version,
+                              publisher_text(publisher), publisher_text(*checks)));
+    }
+  }
+  if (baselines->contents.kind == Kind::known) {
+    const WheelSummary previous{baselines->startup, {}};
+    const auto findings = compare(WheelSummary{checks->executable_pth, {}}, &previous);
+    if (!findings.new_executable_pth.empty()) {
+      return held(fmt::format("ships new code that runs at every Python start: {} (not in {})",
+                              names_of(findings.new_executable_pth), baselines->contents.version));
+    }
+    if (!findings.changed_executable_pth.empty()) {
+      return held(fmt::format("changes code that runs at every Python start: {} (differs from {})",
+                              names_of(findings.changed_executable_pth), baselines->contents.version));
+    }
+  }
+  return {};
+}
+
+Verdict
+Policy::decide_one(const storage::FileRecord& file, const ProjectContext& project, const Baselines* baselines,
+                   Time now) const
+{
   const auto version = Version::parse(file.version);
-  const std::string release = version ? version->canonical() : file.version;
 
   // 1. A reviewer's block, at any scope, beats everything.
-  const storage::Decision* approval = nullptr;
-  for (const auto& decision : project.decisions) {
-    if (!covers(decision, file, release)) {
-      continue;
-    }
-    if (decision.action == storage::DecisionAction::block) {
-      return {State::blocked, describe(decision), std::nullopt};
-    }
-    // The narrowest approval speaks: a file's over its release's.
-    if (approval == nullptr || !decision.filename.empty()) {
-      approval = &decision;
-    }
+  const storage::Decision* decision = covering_decision(project.decisions, file);
+  if (decision != nullptr && decision->action == storage::DecisionAction::block) {
+    return {State::blocked, describe(*decision), std::nullopt};
   }
 
   // 2. Deny rules. Allow rules and window overrides are remembered for step 6.
@@ -353,23 +601,33 @@ Policy::decide(const storage::FileRecord& file, const ProjectContext& project, T
     }
   }
 
-  // 4. A reviewer's approve releases a file early.
-  if (approval != nullptr) {
-    return {State::approved, describe(*approval), std::nullopt};
+  // 4. A reviewer's approve of these bytes releases them early.
+  if (decision != nullptr) {
+    return {State::approved, describe(*decision), std::nullopt};
   }
 
-  // 5. Held checks: provenance and contents.
+  // 5. New bytes under a name that had others wait for a human, whatever their age.
+  if (file.replaces) {
+    return {State::held,
+            fmt::format("content changed upstream: {} -> {}; approve these bytes with: airlock approve {} {} --file "
+                        "{} --sha256 {}",
+                        file.replaces->hex(), file.sha256.hex(), file.project,
+                        file.version.empty() ? "VERSION" : file.version, file.filename, file.sha256.hex()),
+            std::nullopt};
+  }
+
+  // 6. Held checks: provenance and contents, against the baselines.
+  Checked checked;
   if (project.history != nullptr) {
-    if (auto held = held_checks(file, *project.history, provenance_required, m_options.history_horizon)) {
-      return *held;
+    checked = held_checks(file, *project.history, baselines, provenance_required);
+    if (checked.held) {
+      return *checked.held;
     }
   }
 
-  // 6. Allow rules, then the window; checks still running hold back what they would approve.
-  const bool pending =
-    project.history != nullptr && checks_pending(file, *project.history, m_options.history_horizon);
-  if (pending && (allow != nullptr || now >= age_origin(file) + window.value_or(m_options.quarantine))) {
-    return {State::quarantined, "checks pending: provenance and contents are still being verified", std::nullopt};
+  // 7. Allow rules, then the window; checks still running hold back what they would approve.
+  if (!checked.pending.empty() && (allow != nullptr || now >= age_origin(file) + window.value_or(m_options.quarantine))) {
+    return {State::quarantined, "checks pending: " + checked.pending, std::nullopt};
   }
   if (allow != nullptr) {
     return {State::approved, fmt::format("allowed by policy rule at {}", allow->origin), std::nullopt};
@@ -377,7 +635,7 @@ Policy::decide(const storage::FileRecord& file, const ProjectContext& project, T
   const Seconds length = window.value_or(m_options.quarantine);
   const Time origin = age_origin(file);
   const Time until = origin + length;
-  const char* since = file.upload_time ? "uploaded" : "first seen";
+  const char* since = file.upload_time && !file.backdated ? "uploaded" : "first seen";
   if (now >= until) {
     return {State::approved,
             fmt::format("{} {} ago, past the {} window", since, format_duration(now - origin), format_duration(length)),

@@ -14,6 +14,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <set>
 
 namespace airlock::proxy {
 
@@ -74,8 +75,35 @@ provenance_json(const storage::FileChecks* checks)
   return out;
 }
 
+json::value
+sha256s_json(const std::vector<Sha256>& list)
+{
+  json::array out;
+  for (const auto& sha256 : list) {
+    out.push_back(json::value(sha256.hex()));
+  }
+  return out;
+}
+
+// The decision that speaks for a file, as status shows it; null when none does.
+json::value
+covered_by_json(const storage::Decision* decision)
+{
+  if (decision == nullptr) {
+    return nullptr;
+  }
+  json::object out;
+  out["action"] = decision->action == storage::DecisionAction::block ? "block" : "approve";
+  out["scope"] = !decision->filename.empty() ? "file" : !decision->version.empty() ? "release" : "project";
+  out["actor"] = decision->actor;
+  out["time"] = format_rfc3339(decision->time);
+  out["reason"] = decision->reason;
+  return out;
+}
+
 json::object
-file_json(const storage::FileRecord& file, const policy::Verdict& verdict, const policy::ProjectHistory& history)
+file_json(const storage::FileRecord& file, const policy::Verdict& verdict, const policy::ProjectHistory& history,
+          std::span<const storage::Decision> decisions)
 {
   json::object out;
   out["filename"] = file.filename;
@@ -92,13 +120,17 @@ file_json(const storage::FileRecord& file, const policy::Verdict& verdict, const
     out["yanked_reason"] = *file.yanked;
   }
   out["removed_upstream"] = time_or_null(file.removed_upstream);
-  const auto* checks = history.checks(file.filename);
+  out["replaced_upstream"] = time_or_null(file.replaced_upstream);
+  out["replaces"] = file.replaces ? json::value(file.replaces->hex()) : json::value(nullptr);
+  out["backdated"] = file.backdated;
+  out["covered_by"] = covered_by_json(policy::covering_decision(decisions, file));
+  const auto* checks = history.checks(file);
   out["provenance"] = provenance_json(checks);
   if (checks != nullptr && checks->inspected) {
     json::object contents;
     json::array pth;
-    for (const auto& name : checks->executable_pth) {
-      pth.push_back(json::value(name));
+    for (const auto& startup : checks->executable_pth) {
+      pth.push_back(json::value(startup.name));
     }
     json::array top_level;
     for (const auto& name : checks->top_level) {
@@ -131,6 +163,7 @@ decision_json(const storage::Decision& decision)
   out["actor"] = decision.actor;
   out["reason"] = decision.reason;
   out["time"] = format_rfc3339(decision.time);
+  out["sha256"] = sha256s_json(decision.sha256s);
   return out;
 }
 
@@ -148,6 +181,9 @@ audit_json(const storage::AuditEntry& entry)
   out["reason"] = entry.reason;
   out["before"] = entry.before;
   out["after"] = entry.after;
+  if (!entry.sha256s.empty()) {
+    out["sha256"] = sha256s_json(entry.sha256s);
+  }
   return out;
 }
 
@@ -345,14 +381,14 @@ AdminApi::status(Exchange& exchange, std::string_view raw_name)
   const std::string wanted = query_param(exchange.query, "version");
   const std::string wanted_key = wanted.empty() ? std::string() : policy::release_key(wanted);
   const auto facts = load_facts(m_store, *listing);
-  const auto context = facts.context();
-  const Time now = m_clock.now();
+  const auto verdicts = m_policy.decide_all(listing->files, facts.context(), m_clock.now());
   json::array files;
-  for (const auto& file : listing->files) {
+  for (std::size_t i = 0; i < listing->files.size(); ++i) {
+    const auto& file = listing->files[i];
     if (!wanted.empty() && policy::release_key(file.version) != wanted_key) {
       continue;
     }
-    files.push_back(file_json(file, m_policy.decide(file, context, now), facts.history));
+    files.push_back(file_json(file, verdicts[i], facts.history, facts.decisions));
   }
   json::array decision_list;
   for (const auto& decision : facts.decisions) {
@@ -377,23 +413,20 @@ AdminApi::queue(Exchange& exchange)
     json::object file;
   };
   std::vector<Item> items;
-  for (const auto& name : m_store.project_names()) {
-    const auto listing = m_store.listing(name);
-    if (!listing) {
-      continue;
-    }
-    const auto facts = load_facts(m_store, *listing);
-    const auto context = facts.context();
-    for (const auto& file : listing->files) {
-      const auto verdict = m_policy.decide(file, context, now);
-      if (verdict.state != policy::State::quarantined && verdict.state != policy::State::held) {
+  for_each_decided_project(m_store, m_policy, now, [&](const DecidedProject& project) {
+    for (std::size_t i = 0; i < project.listing.files.size(); ++i) {
+      const auto& file = project.listing.files[i];
+      const auto& verdict = project.verdicts[i];
+      // Old bytes upstream replaced wait for nobody: the listed ones are the question.
+      if ((verdict.state != policy::State::quarantined && verdict.state != policy::State::held)
+          || file.replaced_upstream) {
         continue;
       }
-      auto object = file_json(file, verdict, facts.history);
-      object["project"] = name;
+      auto object = file_json(file, verdict, project.facts.history, project.facts.decisions);
+      object["project"] = project.listing.project.name;
       items.push_back({verdict.until, std::move(object)});
     }
-  }
+  });
   // Soonest first; what waits for a human (no until) last.
   std::stable_sort(items.begin(), items.end(), [](const Item& a, const Item& b) {
     if (a.until && b.until) {
@@ -424,7 +457,8 @@ AdminApi::decide(Exchange& exchange, std::string_view action, const std::string&
   auto raw_version = string_member(body, "version");
   auto filename = string_member(body, "filename");
   auto reason = string_member(body, "reason");
-  for (const auto* field : {&raw_project, &raw_version, &filename, &reason}) {
+  auto raw_sha256 = string_member(body, "sha256");
+  for (const auto* field : {&raw_project, &raw_version, &filename, &reason, &raw_sha256}) {
     if (!*field) {
       co_await send_error(exchange, http::status::bad_request, field->error());
       co_return;
@@ -444,30 +478,81 @@ AdminApi::decide(Exchange& exchange, std::string_view action, const std::string&
                         "approve needs a version or a filename: a whole project is never approved");
     co_return;
   }
+  std::optional<Sha256> sha256;
+  if (!raw_sha256->empty()) {
+    sha256 = Sha256::from_hex(*raw_sha256);
+    if (!sha256 || filename->empty() || action != "approve") {
+      co_await send_error(exchange, http::status::bad_request,
+                          "\"sha256\" must be 64 hex digits, and goes with \"filename\" on approve only");
+      co_return;
+    }
+  }
+  // The bytes the reviewer saw: the approval fails when the release holds others by now.
+  std::optional<std::set<Sha256>> expected;
+  if (const auto* expect = body.if_contains("expect_sha256"); expect != nullptr && !expect->is_null()) {
+    expected.emplace();
+    const auto* list = expect->if_array();
+    for (std::size_t i = 0; list != nullptr && i < list->size(); ++i) {
+      const auto digest = (*list)[i].is_string() ? Sha256::from_hex((*list)[i].as_string()) : std::nullopt;
+      if (!digest) {
+        list = nullptr;
+        break;
+      }
+      expected->insert(*digest);
+    }
+    if (list == nullptr || action != "approve") {
+      co_await send_error(exchange, http::status::bad_request,
+                          "\"expect_sha256\" must be an array of sha256 hex digests, on approve only");
+      co_return;
+    }
+  }
   const std::string project = policy::normalize_project_name(*raw_project);
   // A file scope names the file alone; a release scope its canonical version.
   const std::string version = filename->empty() && !raw_version->empty() ? policy::release_key(*raw_version) : "";
   const std::string scope = scope_text(project, version.empty() ? *raw_version : version, *filename);
 
   (void)co_await m_index.project(project); // bring the listing up to date first
-  const auto listing = m_store.listing(project);
+  const auto decided = decide_project(m_store, m_policy, project, m_clock.now());
   auto decisions = m_store.decisions(project);
-  const std::optional<policy::ProjectHistory> history =
-    listing ? std::optional(policy::ProjectHistory(listing->files, m_store.checks(project), listing->project.first_seen))
-            : std::nullopt;
-  std::vector<const storage::FileRecord*> affected;
-  if (listing) {
-    for (const auto& file : listing->files) {
-      const bool covered = !filename->empty() ? file.filename == *filename
+  std::vector<std::size_t> affected;
+  std::set<Sha256> bytes;
+  if (decided) {
+    const auto& files = decided->listing.files;
+    for (std::size_t i = 0; i < files.size(); ++i) {
+      const auto& file = files[i];
+      const bool covered = !filename->empty() ? file.filename == *filename && (!sha256 || file.sha256 == *sha256)
                            : !version.empty() ? policy::release_key(file.version) == version
                                               : true;
       if (covered) {
-        affected.push_back(&file);
+        affected.push_back(i);
+        bytes.insert(file.sha256);
       }
     }
   }
   if (affected.empty() && (action == "approve" || !filename->empty())) {
-    co_await send_error(exchange, http::status::not_found, fmt::format("no files of {} are known", scope));
+    // Built before the co_await: GCC 12 miscompiles conditional temporaries inside one.
+    std::string message = fmt::format("no files of {} are known", scope);
+    if (sha256) {
+      message = fmt::format("no file {} of {} has sha256 {}", *filename, project, sha256->hex());
+    }
+    co_await send_error(exchange, http::status::not_found, message);
+    co_return;
+  }
+  if (action == "approve" && !filename->empty() && !sha256 && bytes.size() > 1) {
+    std::string list;
+    for (const auto& digest : bytes) {
+      list += (list.empty() ? "" : ", ") + digest.hex();
+    }
+    co_await send_error(exchange, http::status::bad_request,
+                        fmt::format("{} has had more than one sha256 ({}): name the bytes to approve with --sha256",
+                                    *filename, list));
+    co_return;
+  }
+  if (expected && *expected != bytes) {
+    co_await send_error(exchange, http::status::conflict,
+                        fmt::format("the files of {} are not the ones you reviewed: {} of them now, {} expected; "
+                                    "look again with airlock status",
+                                    scope, bytes.size(), expected->size()));
     co_return;
   }
   const auto existing = std::find_if(decisions.begin(), decisions.end(), [&](const storage::Decision& d) {
@@ -485,29 +570,34 @@ AdminApi::decide(Exchange& exchange, std::string_view action, const std::string&
 
   const Time now = m_clock.now();
   const auto verdicts = [&](const std::vector<storage::Decision>& with) {
-    const policy::ProjectContext context{with, listing ? std::string_view(listing->project.status) : "",
-                                         history ? &*history : nullptr};
+    const auto& listing = decided->listing;
+    const policy::ProjectContext context{with, listing.project.status, &decided->facts.history};
+    const auto all = m_policy.decide_all(listing.files, context, now);
     std::vector<policy::Verdict> out;
-    for (const auto* file : affected) {
-      out.push_back(m_policy.decide(*file, context, now));
+    for (const auto i : affected) {
+      out.push_back(all[i]);
     }
     return out;
   };
-  const auto before = verdicts(decisions);
+  const auto before = decided ? verdicts(decisions) : std::vector<policy::Verdict>{};
   storage::Decision decision{project,
                              version,
                              *filename,
                              action == "approve" ? storage::DecisionAction::approve : storage::DecisionAction::block,
                              actor,
                              *reason,
-                             now};
+                             now,
+                             {}};
+  if (action == "approve") {
+    decision.sha256s.assign(bytes.begin(), bytes.end()); // sorted, as std::set keeps them
+  }
   if (existing != decisions.end()) {
     decisions.erase(existing);
   }
   if (action != "unblock") {
     decisions.push_back(decision);
   }
-  const auto after = verdicts(decisions);
+  const auto after = decided ? verdicts(decisions) : std::vector<policy::Verdict>{};
 
   storage::AuditEntry entry;
   entry.time = now;
@@ -519,12 +609,13 @@ AdminApi::decide(Exchange& exchange, std::string_view action, const std::string&
   entry.reason = *reason;
   entry.before = summarize(before);
   entry.after = summarize(after);
+  entry.sha256s = decision.sha256s;
   // A block withholds its files from the snapshots that froze them: the audit log says which,
   // in the decision's own transaction.
   std::vector<std::string> withheld;
   if (action == "block") {
-    for (const auto* file : affected) {
-      withheld.push_back(file->filename);
+    for (const auto i : affected) {
+      withheld.push_back(decided->listing.files[i].filename);
     }
   }
   const auto appended = co_await m_writer.run([&] {
@@ -540,7 +631,8 @@ AdminApi::decide(Exchange& exchange, std::string_view action, const std::string&
 
   json::array files;
   for (size_t i = 0; i < affected.size(); ++i) {
-    files.push_back(file_json(*affected[i], after[i], *history));
+    // covered_by as decided after the change: it names the new decision.
+    files.push_back(file_json(decided->listing.files[affected[i]], after[i], decided->facts.history, decisions));
   }
   json::object out;
   out["project"] = project;
@@ -550,6 +642,7 @@ AdminApi::decide(Exchange& exchange, std::string_view action, const std::string&
   out["before"] = entry.before;
   out["after"] = entry.after;
   out["audit_id"] = appended.id;
+  out["sha256"] = sha256s_json(decision.sha256s);
   out["files"] = std::move(files);
   co_await send_json(exchange, http::status::ok, out);
 }

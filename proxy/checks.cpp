@@ -19,26 +19,40 @@ namespace airlock::proxy {
 namespace {
 
 constexpr int k_max_running = 4;
+// Transient failures are retried this many times (about two hours, with retry_delay's backoff)
+// before the checks give up for good and the file is held.
+constexpr std::uint32_t k_max_attempts = 9;
 constexpr std::uint64_t k_max_provenance = 4u << 20;
 constexpr std::uint64_t k_max_range = 8u << 20;
 constexpr std::size_t k_max_pth_files = 64;
 constexpr std::size_t k_max_pth_size = 1u << 20;
+constexpr std::size_t k_max_record_size = 16u << 20;
 // A wheel from an upstream that ignores Range requests is read whole up to this size.
 constexpr std::uint64_t k_max_whole_read = 256u << 20;
 
 std::string
-job_key(std::string_view project, std::string_view filename)
+job_key(const storage::FileRecord& file)
 {
-  std::string key(project);
+  std::string key(file.project);
   key += '\0';
-  key += filename;
+  key += file.filename;
+  key += '\0';
+  key += file.sha256.hex();
   return key;
 }
 
 bool
 complete(const storage::FileChecks& checks)
 {
-  return checks.provenance != storage::ProvenanceState::pending && checks.inspected;
+  return (checks.provenance != storage::ProvenanceState::pending && checks.inspected) || checks.gave_up;
+}
+
+// A transient failure: counted, remembered for humans, retried later.
+void
+note_failure(storage::FileChecks& checks, std::string why)
+{
+  ++checks.attempts;
+  checks.failure = std::move(why);
 }
 
 // Transient failures back off: 30 s, 1 min, 2 min, ... at most an hour.
@@ -87,7 +101,7 @@ CheckRunner::CheckRunner(net::any_io_executor executor, const Config& config, co
 }
 
 void
-CheckRunner::schedule(const storage::Listing& listing)
+CheckRunner::schedule(const storage::Listing& listing, const std::vector<bool>& needed)
 {
   const auto checks = m_store.checks(listing.project.name);
   {
@@ -95,11 +109,12 @@ CheckRunner::schedule(const storage::Listing& listing)
     if (m_stopped) {
       return;
     }
-    for (const auto& file : listing.files) {
-      if (file.removed_upstream) {
+    for (std::size_t i = 0; i < listing.files.size() && i < needed.size(); ++i) {
+      const auto& file = listing.files[i];
+      if (!needed[i]) {
         continue;
       }
-      const auto found = checks.find(file.filename);
+      const auto found = checks.find(storage::FileKey{file.filename, file.sha256});
       if (found != checks.end() && complete(found->second)) {
         continue;
       }
@@ -107,7 +122,7 @@ CheckRunner::schedule(const storage::Listing& listing)
           && m_clock.now() < found->second.checked_at + retry_delay(found->second.attempts)) {
         continue;
       }
-      if (m_known.insert(job_key(file.project, file.filename)).second) {
+      if (m_known.insert(job_key(file)).second) {
         m_queue.push_back(Job{file});
       }
     }
@@ -160,20 +175,26 @@ Awaitable<void>
 CheckRunner::run(Job job)
 {
   const auto& file = job.file;
-  auto checks = m_store.file_checks(file.project, file.filename).value_or(storage::FileChecks{});
+  auto checks = m_store.file_checks(file).value_or(storage::FileChecks{});
   if (checks.provenance == storage::ProvenanceState::pending) {
     co_await check_provenance(file, checks);
   }
   if (!checks.inspected) {
-    co_await inspect_wheel(file, checks);
+    co_await inspect_wheel(file, checks, [&](std::uint64_t offset, std::uint64_t length) {
+      return read_range(file, offset, length);
+    });
+  }
+  if (!complete(checks) && checks.attempts >= k_max_attempts) {
+    checks.gave_up = true;
+    AIRLOCK_LOG(error, "checks of {} gave up after {} attempts: {}", file.filename, checks.attempts, checks.failure);
   }
   checks.checked_at = m_clock.now();
-  co_await m_writer.run([&] { m_store.put_checks(file.project, file.filename, checks); });
+  co_await m_writer.run([&] { m_store.put_checks(file, checks); });
   {
     std::lock_guard lock(m_mutex);
-    m_known.erase(job_key(file.project, file.filename));
+    m_known.erase(job_key(file));
   }
-  if (complete(checks)) {
+  if (complete(checks) && !checks.gave_up) {
     AIRLOCK_LOG(info, "checked {}: provenance {}{}{}", file.filename,
                 checks.provenance == storage::ProvenanceState::verified ? "verified"
                 : checks.provenance == storage::ProvenanceState::absent ? "absent"
@@ -221,10 +242,9 @@ CheckRunner::check_provenance(const storage::FileRecord& file, storage::FileChec
   }
   auto body = co_await m_upstream.get_stream(url, k_max_provenance);
   if (!body || ((*body)->status() != 200 && (*body)->status() != 404)) {
-    ++checks.attempts;
+    note_failure(checks, "provenance: " + (body ? fmt::format("upstream answered {}", (*body)->status()) : body.error()));
     m_metrics.count_upstream_error(false);
-    AIRLOCK_LOG(warn, "provenance of {}: {} (will retry)", file.filename,
-                body ? fmt::format("upstream answered {}", (*body)->status()) : body.error());
+    AIRLOCK_LOG(warn, "{} of {} (will retry)", checks.failure, file.filename);
     co_return;
   }
   if ((*body)->status() == 404) {
@@ -235,8 +255,8 @@ CheckRunner::check_provenance(const storage::FileRecord& file, storage::FileChec
   }
   auto document = co_await (*body)->read_all();
   if (!document) {
-    ++checks.attempts;
-    AIRLOCK_LOG(warn, "provenance of {}: {} (will retry)", file.filename, document.error());
+    note_failure(checks, "provenance: " + document.error());
+    AIRLOCK_LOG(warn, "{} of {} (will retry)", checks.failure, file.filename);
     co_return;
   }
   const auto result = policy::verify_provenance(*document, file.filename, file.sha256, *m_trusted_root, nullptr);
@@ -246,6 +266,8 @@ CheckRunner::check_provenance(const storage::FileRecord& file, storage::FileChec
     checks.repository = result.publisher->repository;
     checks.workflow = result.publisher->workflow;
     checks.email = result.publisher->email;
+    checks.repository_id = result.repository_id;
+    checks.owner_id = result.owner_id;
     checks.signed_at = result.signed_at;
     checks.document = std::move(*document);
     m_metrics.count_provenance("verified");
@@ -305,7 +327,7 @@ CheckRunner::read_range(const storage::FileRecord& file, std::uint64_t offset, s
 }
 
 Awaitable<void>
-CheckRunner::inspect_wheel(const storage::FileRecord& file, storage::FileChecks& checks)
+CheckRunner::inspect_wheel(const storage::FileRecord& file, storage::FileChecks& checks, const ReadRange& read)
 {
   const auto parsed = policy::parse_filename(file.filename, file.project);
   if (!parsed || parsed->kind != policy::DistributionKind::wheel) {
@@ -316,6 +338,11 @@ CheckRunner::inspect_wheel(const storage::FileRecord& file, storage::FileChecks&
     checks.inspected = true;
     checks.inspection_error = std::move(why);
   };
+  const auto retry = [&](std::string why) {
+    note_failure(checks, "inspection: " + why);
+    AIRLOCK_LOG(warn, "inspecting {}: {} (will retry)", file.filename, why);
+  };
+  const bool cached = m_store.blobs().contains(file.sha256);
   if (file.size == 0) {
     // Upstream listed no size (HTML pages do not): ask for one byte and read the total.
     std::uint64_t size = 0;
@@ -325,70 +352,128 @@ CheckRunner::inspect_wheel(const storage::FileRecord& file, storage::FileChecks&
       size = (*probe)->range_total().value_or(0);
     }
     if (size == 0) {
-      ++checks.attempts;
-      AIRLOCK_LOG(warn, "inspecting {}: cannot learn its size (will retry)", file.filename);
+      retry("cannot learn its size");
       co_return;
     }
     auto sized = file;
     sized.size = size;
-    co_await inspect_wheel(sized, checks);
+    co_await inspect_wheel(sized, checks, [&](std::uint64_t offset, std::uint64_t length) {
+      return read_range(sized, offset, length);
+    });
     co_return;
   }
   const std::uint64_t tail_length = policy::tail_read_size(file.size);
-  auto tail = co_await read_range(file, file.size - tail_length, tail_length);
+  const std::uint64_t tail_start = file.size - tail_length;
+  auto tail = co_await read(tail_start, tail_length);
   if (!tail) {
-    ++checks.attempts;
-    AIRLOCK_LOG(warn, "inspecting {}: {} (will retry)", file.filename, tail.error());
+    retry(tail.error());
     co_return;
   }
+  // Reads what the tail already holds from it: a small wheel costs one request.
+  const auto read_part = [&](std::uint64_t offset, std::uint64_t length) -> Awaitable<Expected<std::string>> {
+    if (offset >= tail_start && offset - tail_start <= tail->size()) {
+      co_return tail->substr(offset - tail_start, length);
+    }
+    co_return co_await read(offset, length);
+  };
   const auto where = policy::locate_central_directory(*tail, file.size);
   if (!where) {
     fail("not a readable zip archive: " + where.error());
     co_return;
   }
-  std::string directory;
-  const std::uint64_t tail_start = file.size - tail->size();
-  if (where->offset >= tail_start) {
-    directory = tail->substr(where->offset - tail_start, where->size);
-  } else {
-    auto read = co_await read_range(file, where->offset, where->size);
-    if (!read) {
-      ++checks.attempts;
-      co_return;
-    }
-    directory = std::move(*read);
+  auto directory = co_await read_part(where->offset, where->size);
+  if (!directory) {
+    retry(directory.error());
+    co_return;
   }
-  const auto entries = policy::parse_central_directory(directory, *where, file.size);
+  const auto entries = policy::parse_central_directory(*directory, *where, file.size);
   if (!entries) {
     fail("unsafe or malformed zip directory: " + entries.error());
     co_return;
   }
-  const auto pth_names = policy::pth_files(*entries);
-  if (pth_names.size() > k_max_pth_files) {
-    fail(fmt::format("ships {} .pth files", pth_names.size()));
+  const auto record_name = policy::record_entry(*entries);
+  if (!record_name) {
+    fail(record_name.error());
+    co_return;
+  }
+  auto wanted = policy::startup_files(*entries);
+  if (wanted.size() > k_max_pth_files) {
+    fail(fmt::format("ships {} .pth files", wanted.size()));
     co_return;
   }
   std::map<std::string, std::string> contents;
+  std::string record;
   for (const auto& entry : *entries) {
-    if (std::find(pth_names.begin(), pth_names.end(), entry.name) == pth_names.end()) {
+    const bool is_record = entry.name == *record_name;
+    if (!is_record && std::find(wanted.begin(), wanted.end(), entry.name) == wanted.end()) {
       continue;
     }
-    auto local = co_await read_range(file, entry.local_header_offset, policy::local_read_size(entry));
+    auto local = co_await read_part(entry.local_header_offset, policy::local_read_size(entry));
     if (!local) {
-      ++checks.attempts;
+      retry(local.error());
       co_return;
     }
-    auto content = policy::extract_entry(entry, *local, k_max_pth_size);
-    if (content) {
+    auto content = policy::extract_entry(entry, *local, is_record ? k_max_record_size : k_max_pth_size);
+    if (is_record) {
+      if (!content) {
+        fail("RECORD cannot be read: " + content.error());
+        co_return;
+      }
+      record = std::move(*content);
+    } else if (content) {
       contents.emplace(entry.name, std::move(*content));
-    } // unreadable .pth content counts as executable in summarize()
+    } // unreadable startup code counts as executable, of unknown content, in summarize()
+  }
+  if (auto agrees = policy::check_record(*entries, record, contents); !agrees) {
+    fail("the archive disagrees with its RECORD: " + agrees.error());
+    co_return;
   }
   const auto summary = policy::summarize(*entries, contents);
-  for (const auto& f : summary.executable_pth) {
-    checks.executable_pth.push_back(f.name);
-  }
+  checks.executable_pth = summary.executable_pth;
   checks.top_level = summary.top_level;
   checks.inspected = true;
+  // Bytes read from upstream by Range are not yet the verified file: the first full download
+  // inspects again. A cached blob is verified already.
+  checks.inspected_by_range = !cached;
+}
+
+Awaitable<Expected<void>>
+CheckRunner::reinspect(const storage::FileRecord& file, int fd)
+{
+  auto stored = m_store.file_checks(file);
+  if (!stored || !stored->inspected || !stored->inspected_by_range) {
+    co_return Expected<void>{};
+  }
+  storage::FileChecks fresh;
+  co_await inspect_wheel(file, fresh, [fd](std::uint64_t offset, std::uint64_t length) -> Awaitable<Expected<std::string>> {
+    std::string out(length, '\0');
+    const auto got = ::pread(fd, out.data(), length, static_cast<off_t>(offset));
+    if (got != static_cast<ssize_t>(length)) {
+      co_return make_unexpected("short read of the downloaded file");
+    }
+    co_return out;
+  });
+  auto checks = *stored;
+  checks.inspected_by_range = false;
+  std::string difference;
+  if (!fresh.inspected) {
+    difference = "the verified bytes could not be read: " + fresh.failure;
+  } else if (fresh.inspection_error != stored->inspection_error || fresh.executable_pth != stored->executable_pth
+             || fresh.top_level != stored->top_level) {
+    difference = fresh.inspection_error.empty() ? "their startup code or top-level names differ"
+                                                : "they show: " + fresh.inspection_error;
+  }
+  if (!difference.empty()) {
+    checks.inspection_error =
+      "the bytes upstream served in full differ from those its Range answers showed at inspection: " + difference;
+    AIRLOCK_LOG(error, "holding {}: {}", file.filename, checks.inspection_error);
+  }
+  co_await m_writer.run([&] { m_store.put_checks(file, checks); });
+  m_on_checked(file.project);
+  if (!difference.empty()) {
+    co_return make_unexpected(checks.inspection_error);
+  }
+  co_return Expected<void>{};
 }
 
 } // namespace airlock::proxy

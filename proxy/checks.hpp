@@ -39,8 +39,13 @@ public:
               std::shared_ptr<const policy::TrustedRoot> trusted_root,
               std::function<void(const std::string&)> on_checked);
 
-  // Queues the files of a listing whose checks are missing or unfinished. Cheap; never blocks.
-  void schedule(const storage::Listing& listing);
+  // Queues the files of a listing that policy needs checked (`needed`, by index) and whose
+  // checks are missing or unfinished. Cheap; never blocks.
+  void schedule(const storage::Listing& listing, const std::vector<bool>& needed);
+  // Inspects a wheel again from its verified bytes (`fd`, the downloaded file) when its
+  // inspection read upstream by Range; a difference is stored (the file is held) and returned
+  // as the error. Succeeds at once for anything else.
+  Awaitable<Expected<void>> reinspect(const storage::FileRecord& file, int fd);
   // Stops starting new checks (shutdown).
   void stop();
   // Waits until nothing is queued or running, at most `limit`; true when idle. For tests.
@@ -55,7 +60,8 @@ private:
   void start_more();
   Awaitable<void> run(Job job);
   Awaitable<void> check_provenance(const storage::FileRecord& file, storage::FileChecks& checks);
-  Awaitable<void> inspect_wheel(const storage::FileRecord& file, storage::FileChecks& checks);
+  using ReadRange = std::function<Awaitable<Expected<std::string>>(std::uint64_t offset, std::uint64_t length)>;
+  Awaitable<void> inspect_wheel(const storage::FileRecord& file, storage::FileChecks& checks, const ReadRange& read);
   Awaitable<Expected<std::string>> read_range(const storage::FileRecord& file, std::uint64_t offset,
                                               std::uint64_t length);
   std::string provenance_url(const storage::FileRecord& file) const;
@@ -72,7 +78,7 @@ private:
 
   std::mutex m_mutex;
   std::deque<Job> m_queue;
-  std::set<std::string> m_known; // project + '\0' + filename, queued or running
+  std::set<std::string> m_known; // job_key(file): queued or running
   int m_running = 0;
   std::condition_variable m_idle;
   bool m_stopped = false;

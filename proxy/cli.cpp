@@ -40,7 +40,9 @@ commands:
   serve [--config FILE]                         run the proxy (embedded defaults without --config)
   status PROJECT [VERSION]                      every file: state, reason, until, provenance
   queue                                         quarantined and held files, soonest first
-  approve PROJECT VERSION --reason TEXT         release a version early (--file NAME: one file)
+  approve PROJECT VERSION --reason TEXT         release a version early: the files it has now, by
+                                                sha256 (--expect SHA256,...: only if these are they;
+                                                --file NAME [--sha256 HEX]: one file's bytes)
   block PROJECT [VERSION] --reason TEXT         block a version, or the whole project (--file NAME)
   unblock PROJECT [VERSION] --reason TEXT       lift a block at that scope
   audit [--project P] [--since TIME]            the audit log (TIME: RFC 3339 or a duration: 7d)
@@ -106,7 +108,7 @@ parse_arguments(int argc, char** argv, int first)
   static const std::vector<std::string_view> k_valued = {"--config", "--server", "--token", "--reason", "--root",
                                                          "--offline-root-key", "--state",
                                                          "--project", "--since", "--role", "--name",
-                                                         "--file", "--limit"};
+                                                         "--file", "--limit", "--sha256", "--expect"};
   Arguments args;
   for (int i = first; i < argc; ++i) {
     std::string_view arg = argv[i];
@@ -400,6 +402,24 @@ decide(const Arguments& args, std::string_view action)
   }
   if (const auto* file = args.option("--file")) {
     body["filename"] = *file;
+  }
+  if (const auto* sha256 = args.option("--sha256")) {
+    if (action != "approve" || args.option("--file") == nullptr) {
+      throw UsageError("--sha256 goes with approve --file FILENAME: it names the bytes to approve");
+    }
+    body["sha256"] = *sha256;
+  }
+  if (const auto* expect = args.option("--expect")) {
+    if (action != "approve") {
+      throw UsageError("--expect goes with approve: the sha256s of the files you reviewed");
+    }
+    json::array list;
+    for (std::size_t start = 0; start <= expect->size();) {
+      const auto comma = std::min(expect->find(',', start), expect->size());
+      list.push_back(json::value(expect->substr(start, comma - start)));
+      start = comma + 1;
+    }
+    body["expect_sha256"] = std::move(list);
   }
   body["reason"] = *reason;
   const auto value = call(args, "POST", "/-/api/v1/" + std::string(action), json::serialize(body));

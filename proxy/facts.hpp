@@ -29,4 +29,50 @@ load_facts(const storage::Store& store, const storage::Listing& listing)
                                              listing.project.first_seen)};
 }
 
+// A project with every file decided: verdicts[i] is listing.files[i]'s.
+struct DecidedProject
+{
+  storage::Listing listing;
+  ProjectFacts facts;
+  std::vector<policy::Verdict> verdicts;
+};
+
+// Reads and decides one project; nullopt for an unknown one.
+inline std::optional<DecidedProject>
+decide_project(const storage::Store& store, const policy::Policy& policy, std::string_view name, Time now)
+{
+  auto listing = store.listing(name);
+  if (!listing) {
+    return std::nullopt;
+  }
+  auto facts = load_facts(store, *listing);
+  auto verdicts = policy.decide_all(listing->files, facts.context(), now);
+  return DecidedProject{std::move(*listing), std::move(facts), std::move(verdicts)};
+}
+
+// Calls fn(const DecidedProject&) for every project the store knows, one at a time. Reads the
+// whole store: callers keep it off the I/O threads.
+template<typename Fn>
+void
+for_each_decided_project(const storage::Store& store, const policy::Policy& policy, Time now, Fn&& fn)
+{
+  for (const auto& name : store.project_names()) {
+    if (const auto project = decide_project(store, policy, name, now)) {
+      fn(*project);
+    }
+  }
+}
+
+// The file upstream lists now under this filename (not bytes it replaced); nullptr when none.
+inline const storage::FileRecord*
+listed_file(const storage::Listing& listing, std::string_view filename)
+{
+  for (const auto& file : listing.files) {
+    if (file.filename == filename && !file.replaced_upstream) {
+      return &file;
+    }
+  }
+  return nullptr;
+}
+
 } // namespace airlock::proxy

@@ -141,7 +141,7 @@ FileService::serve(Exchange& exchange, std::string_view sha256_hex, std::string_
   const auto view = co_await m_index.project(file->project);
   const policy::Verdict* cached = nullptr;
   if (view) {
-    const auto found = (*view)->verdicts.find(file->filename);
+    const auto found = (*view)->verdicts.find(verdict_key(file->filename, file->sha256));
     cached = found == (*view)->verdicts.end() ? nullptr : &found->second;
   }
   if (cached == nullptr) {
@@ -452,6 +452,13 @@ FileService::fetch_and_relay(Exchange& exchange, const storage::FileRecord& file
     const Sha256 digest = writer->digest();
     if (digest != file.sha256) {
       failure = fmt::format("sha256 mismatch: upstream declared {}, bytes hash to {}", file.sha256.hex(), digest.hex());
+    }
+  }
+  if (failure.empty() && m_reinspect) {
+    // What the checks read by Range must be what these verified bytes hold.
+    if (auto same = co_await m_reinspect(file, writer->fd()); !same) {
+      failure = same.error();
+      m_index.invalidate(file.project);
     }
   }
   if (!failure.empty()) {

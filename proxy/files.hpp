@@ -36,6 +36,10 @@ public:
   // approved now (a longer window configured since), unless it is blocked. Set once, before
   // serving; asked only for files that are not approved.
   void set_frozen_lookup(std::function<bool(const Sha256&)> frozen) { m_frozen = std::move(frozen); }
+  // Called with a file's verified download (its temp file's descriptor) before the last bytes
+  // go to the client; an error fails the download (set once, before serving).
+  using Reinspect = std::function<Awaitable<Expected<void>>(const storage::FileRecord&, int fd)>;
+  void set_reinspect(Reinspect reinspect) { m_reinspect = std::move(reinspect); }
 
 private:
   // A blob to send, from the open-file cache or opened now; null when the store lacks it.
@@ -64,6 +68,7 @@ private:
   Metrics& m_metrics;
   SingleFlight m_flights;
   std::function<bool(const Sha256&)> m_frozen;
+  Reinspect m_reinspect;
 
   struct Sha256Hash
   {

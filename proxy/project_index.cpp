@@ -55,46 +55,102 @@ make_page(std::string body)
 
 } // namespace
 
+std::vector<std::size_t>
+served_files(const storage::Listing& listing, const std::vector<policy::Verdict>& verdicts, Withhold withhold,
+             const IsCached& is_cached)
+{
+  const auto served = [&](std::size_t i) {
+    const auto state = verdicts[i].state;
+    return state == policy::State::approved || (withhold == Withhold::blocked && state != policy::State::blocked);
+  };
+  std::vector<std::size_t> out;
+  const auto& files = listing.files;
+  // Files come sorted by filename: one group per name, a record per sha256.
+  for (std::size_t start = 0; start < files.size();) {
+    std::size_t end = start + 1;
+    while (end < files.size() && files[end].filename == files[start].filename) {
+      ++end;
+    }
+    std::optional<std::size_t> pick;
+    for (std::size_t i = start; i < end; ++i) {
+      if (!files[i].replaced_upstream && served(i)) {
+        pick = i;
+      }
+    }
+    // Else old bytes, the newest served ones: upstream no longer has them, so they stay
+    // served only while the cache holds them.
+    for (std::size_t i = start; i < end && !(pick && !files[*pick].replaced_upstream); ++i) {
+      if (files[i].replaced_upstream && served(i) && (!pick || files[i].first_seen > files[*pick].first_seen)
+          && is_cached(files[i].sha256)) {
+        pick = i;
+      }
+    }
+    if (pick) {
+      out.push_back(*pick);
+    }
+    start = end;
+  }
+  return out;
+}
+
 ProjectView
 render_view(const storage::Listing& listing, const policy::ProjectContext& context, const policy::Policy& policy,
-            Time now, std::string_view file_url_prefix, Withhold withhold)
+            Time now, std::string_view file_url_prefix, const IsCached& is_cached, Withhold withhold)
 {
-  std::vector<std::string> provenance_urls;
+  const auto verdicts = policy.decide_all(listing.files, context, now);
   ProjectView view;
   view.verdicts.reserve(listing.files.size());
-  std::vector<storage::FileRecord> served;
-  served.reserve(listing.files.size());
   ProjectPage page;
   page.name = listing.project.name;
   page.file_url_prefix = std::string(file_url_prefix);
   page.status = listing.project.status;
   page.status_reason = listing.project.status_reason;
   Time valid_until = Time::max();
-  for (const auto& file : listing.files) {
-    const auto verdict = policy.decide(file, context, now);
-    view.verdicts.emplace(file.filename, verdict);
+  for (std::size_t i = 0; i < listing.files.size(); ++i) {
+    const auto& file = listing.files[i];
+    const auto& verdict = verdicts[i];
+    view.verdicts.emplace(verdict_key(file.filename, file.sha256), verdict);
     if (verdict.until) {
       valid_until = std::min(valid_until, *verdict.until);
     }
-    const bool served_anyway = withhold == Withhold::blocked && verdict.state != policy::State::blocked;
-    if (verdict.state == policy::State::approved || served_anyway) {
-      served.push_back(file);
-      const auto* checks = context.history != nullptr ? context.history->checks(file.filename) : nullptr;
-      const bool verified = checks != nullptr && checks->provenance == storage::ProvenanceState::verified;
-      // Beside /files/: the same prefix with "files/" swapped for "integrity/".
-      provenance_urls.push_back(
-        verified ? fmt::format("{}integrity/{}/{}/{}/provenance",
-                               file_url_prefix.substr(0, file_url_prefix.size() - std::string_view("files/").size()),
-                               file.project, file.version, file.filename)
-                 : std::string());
+  }
+  const auto served = served_files(listing, verdicts, withhold, is_cached);
+  std::vector<storage::FileRecord> served_records;
+  std::vector<std::string> provenance_urls;
+  served_records.reserve(served.size());
+  provenance_urls.reserve(served.size());
+  for (const std::size_t i : served) {
+    const auto& file = listing.files[i];
+    served_records.push_back(file);
+    const auto* checks = context.history != nullptr ? context.history->checks(file) : nullptr;
+    const bool verified = checks != nullptr && checks->provenance == storage::ProvenanceState::verified;
+    // Beside /files/: the same prefix with "files/" swapped for "integrity/".
+    provenance_urls.push_back(
+      verified ? fmt::format("{}integrity/{}/{}/{}/provenance",
+                             file_url_prefix.substr(0, file_url_prefix.size() - std::string_view("files/").size()),
+                             file.project, file.version, file.filename)
+               : std::string());
+  }
+  // Withheld: each listed filename not on the page.
+  std::size_t next = 0;
+  for (std::size_t i = 0; i < listing.files.size(); ++i) {
+    const auto& file = listing.files[i];
+    if (file.replaced_upstream) {
+      continue;
+    }
+    while (next < served.size() && listing.files[served[next]].filename < file.filename) {
+      ++next;
+    }
+    if (next < served.size() && listing.files[served[next]].filename == file.filename) {
       continue;
     }
     ++page.withheld;
+    const auto& verdict = verdicts[i];
     if (verdict.until && (!page.next_available || *verdict.until < *page.next_available)) {
       page.next_available = verdict.until;
     }
   }
-  page.files = served;
+  page.files = served_records;
   page.provenance_urls = provenance_urls;
   view.html = make_page(render_project_html(page));
   view.json = make_page(render_project_json(page));
@@ -251,9 +307,12 @@ ProjectIndex::Entry
 ProjectIndex::render(const storage::Listing& listing, Time now, Time listing_valid_until) const
 {
   const auto facts = load_facts(m_store, listing);
-  auto view = std::make_shared<ProjectView>(render_view(listing, facts.context(), m_policy, now, "../../files/"));
+  auto view = std::make_shared<ProjectView>(render_view(listing, facts.context(), m_policy, now, "../../files/",
+                                                        [this](const Sha256& sha256) {
+                                                          return m_store.blobs().contains(sha256);
+                                                        }));
   if (m_checks != nullptr) {
-    m_checks->schedule(listing);
+    m_checks->schedule(listing, m_policy.checks_needed(listing.files, listing.project.first_seen));
   }
   view->valid_until = std::min(view->valid_until, listing_valid_until);
   return Entry{view, {}, view->valid_until};

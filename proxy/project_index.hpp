@@ -36,10 +36,20 @@ struct ProjectView
   RenderedPage html;
   RenderedPage json;
   Time valid_until{};
-  // Every listed file's verdict by filename, decided with the pages: downloads read it
-  // instead of deciding again, and it is exactly as fresh as the pages.
+  // Every file's verdict by verdict_key(filename, sha256), decided with the pages: downloads
+  // read it instead of deciding again, and it is exactly as fresh as the pages.
   std::unordered_map<std::string, policy::Verdict> verdicts;
 };
+
+// The key of ProjectView::verdicts: a file is its name and its bytes.
+inline std::string
+verdict_key(std::string_view filename, const Sha256& sha256)
+{
+  std::string key(filename);
+  key += '\0';
+  key.append(reinterpret_cast<const char*>(sha256.bytes.data()), sha256.bytes.size());
+  return key;
+}
 
 // Why a page cannot be served: the HTTP status and a one-line message.
 struct PageFailure
@@ -107,11 +117,20 @@ private:
 // what it froze and withholds only what has been blocked since.
 enum class Withhold { unless_approved, blocked };
 
+// Whether Airlock holds a blob: bytes upstream replaced can be served only from the cache.
+using IsCached = std::function<bool(const Sha256&)>;
+
+// Returns the indices of the files a page lists, in order: per filename, the bytes upstream
+// lists now when they are served, else the newest served bytes they replaced that are cached.
+// Served: approved, or under Withhold::blocked anything not blocked.
+std::vector<std::size_t> served_files(const storage::Listing& listing, const std::vector<policy::Verdict>& verdicts,
+                                      Withhold withhold, const IsCached& is_cached);
+
 // Renders both representations of a project page, and says when the next withheld file may
 // become available.
 ProjectView render_view(const storage::Listing& listing, const policy::ProjectContext& context,
                         const policy::Policy& policy, Time now, std::string_view file_url_prefix,
-                        Withhold withhold = Withhold::unless_approved);
+                        const IsCached& is_cached, Withhold withhold = Withhold::unless_approved);
 // Renders the /simple/ root of these project names.
 ProjectView render_root(std::span<const std::string> names, Time valid_until);
 

@@ -135,6 +135,7 @@ struct Server::Impl
       session_work.push_back(net::make_work_guard(*session_contexts.back()));
     }
     files.set_frozen_lookup([this](const Sha256& sha256) { return snapshots.frozen(sha256); });
+    files.set_reinspect([this](const storage::FileRecord& file, int fd) { return checks.reinspect(file, fd); });
     if (const auto removed = store.blobs().remove_temp_files(); removed > 0) {
       AIRLOCK_LOG(info, "removed {} unfinished downloads left by an earlier run", removed);
     }
@@ -625,7 +626,11 @@ Server::Impl::handle_provenance(Exchange& exchange, std::string_view project, st
   exchange.route = Route::other;
   std::optional<storage::FileChecks> found;
   if (policy::is_valid_project_name(project)) {
-    found = store.file_checks(policy::normalize_project_name(project), filename);
+    if (const auto listing = store.listing(policy::normalize_project_name(project))) {
+      if (const auto* file = listed_file(*listing, filename)) {
+        found = store.file_checks(*file);
+      }
+    }
   }
   if (!found || found->provenance != storage::ProvenanceState::verified) {
     co_await send_text(exchange, http::status::not_found, "not found: no verified provenance for this file");
@@ -664,17 +669,11 @@ Server::Impl::state_gauges()
   }
   std::array<std::uint64_t, 4> counts{};
   const Time time = clock.now();
-  for (const auto& name : store.project_names()) {
-    const auto listing = store.listing(name);
-    if (!listing) {
-      continue;
+  for_each_decided_project(store, policy, time, [&](const DecidedProject& project) {
+    for (const auto& verdict : project.verdicts) {
+      ++counts[static_cast<std::size_t>(verdict.state)];
     }
-    const auto facts = load_facts(store, *listing);
-    const auto context = facts.context();
-    for (const auto& file : listing->files) {
-      ++counts[static_cast<std::size_t>(policy.decide(file, context, time).state)];
-    }
-  }
+  });
   std::string out = "# HELP airlock_files Upstream files Airlock knows, by state.\n# TYPE airlock_files gauge\n";
   for (const auto state :
        {policy::State::approved, policy::State::quarantined, policy::State::held, policy::State::blocked}) {

@@ -79,26 +79,22 @@ SnapshotService::create(const std::string& name, const std::string& actor)
   const Time now = m_clock.now();
   storage::SnapshotRecord record{name, now, actor, 0, 0, 0};
   std::vector<storage::Listing> frozen;
-  for (const auto& project : m_store.project_names()) {
-    auto listing = m_store.listing(project);
-    if (!listing) {
-      continue;
+  for_each_decided_project(m_store, m_policy, now, [&](const DecidedProject& project) {
+    // What the project's page serves, the same bytes.
+    storage::Listing listing{project.listing.project, {}};
+    for (const auto i : served_files(project.listing, project.verdicts, Withhold::unless_approved, is_cached())) {
+      listing.files.push_back(project.listing.files[i]);
     }
-    const auto facts = load_facts(m_store, *listing);
-    const auto context = facts.context();
-    std::erase_if(listing->files, [&](const storage::FileRecord& file) {
-      return m_policy.decide(file, context, now).state != policy::State::approved;
-    });
-    if (listing->files.empty()) {
-      continue;
+    if (listing.files.empty()) {
+      return;
     }
     ++record.projects;
-    record.files += listing->files.size();
-    for (const auto& file : listing->files) {
+    record.files += listing.files.size();
+    for (const auto& file : listing.files) {
       record.bytes += file.size;
     }
-    frozen.push_back(std::move(*listing));
-  }
+    frozen.push_back(std::move(listing));
+  });
   storage::AuditEntry entry;
   entry.time = now;
   entry.actor = actor;
@@ -120,6 +116,12 @@ SnapshotService::create(const std::string& name, const std::string& actor)
     }
   }
   return record;
+}
+
+IsCached
+SnapshotService::is_cached() const
+{
+  return [this](const Sha256& sha256) { return m_store.blobs().contains(sha256); };
 }
 
 std::shared_ptr<const ProjectView>
@@ -159,7 +161,7 @@ SnapshotService::render(const std::string& snapshot, const std::string& project)
     const auto listing = with_current_takedowns(*frozen, m_store);
     const auto facts = load_facts(m_store, listing);
     view = std::make_shared<ProjectView>(
-      render_view(listing, facts.context(), m_policy, m_clock.now(), k_file_prefix, Withhold::blocked));
+      render_view(listing, facts.context(), m_policy, m_clock.now(), k_file_prefix, is_cached(), Withhold::blocked));
   }
   std::lock_guard lock(m_mutex);
   m_pages[key] = view;
@@ -178,10 +180,10 @@ SnapshotService::files(const std::string& snapshot)
     }
     const auto listing = with_current_takedowns(*frozen, m_store);
     const auto facts = load_facts(m_store, listing);
-    const auto context = facts.context();
-    for (const auto& file : listing.files) {
-      if (m_policy.decide(file, context, now).state != policy::State::blocked) {
-        out.push_back(file);
+    const auto verdicts = m_policy.decide_all(listing.files, facts.context(), now);
+    for (std::size_t i = 0; i < listing.files.size(); ++i) {
+      if (verdicts[i].state != policy::State::blocked) {
+        out.push_back(listing.files[i]);
       }
     }
   }

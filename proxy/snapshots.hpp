@@ -55,6 +55,8 @@ private:
   std::unordered_map<std::string, std::shared_ptr<const ProjectView>> m_pages; // "<snapshot>\0<project>"
   // The sha256 of every file of every snapshot, read from the store at first use.
   std::optional<std::set<Sha256>> m_frozen;
+
+  IsCached is_cached() const;
 };
 
 } // namespace airlock::proxy

@@ -231,7 +231,8 @@ BlobStore::create() const
   // O_EXCL: never adopt a file someone else is writing; retry the rare name clash.
   for (int attempt = 0;; ++attempt) {
     auto temp_path = temp_dir(m_root) / temp_name();
-    Fd fd(::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    // Read-write: the first download of a wheel is inspected again from what was written.
+    Fd fd(::open(temp_path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
     if (fd) {
       return BlobWriter(m_root, std::move(temp_path), std::move(fd));
     }

@@ -2,6 +2,7 @@
 
 #include <airlock/util/error.hpp>
 
+#include <algorithm>
 #include <limits>
 
 namespace airlock::storage::codec {
@@ -90,6 +91,33 @@ Decoder::str()
   return std::string(take(n));
 }
 
+bool
+Decoder::flag()
+{
+  const std::uint8_t b = u8();
+  if (b > 1) {
+    m_ok = false;
+  }
+  return b == 1;
+}
+
+std::vector<Sha256>
+Decoder::sha256s()
+{
+  const std::uint32_t count = u32();
+  std::vector<Sha256> out;
+  // 32 bytes each: a count beyond what is left is corruption.
+  if (count > (m_in.size() - std::min(m_pos, m_in.size())) / 32) {
+    m_ok = false;
+    return out;
+  }
+  out.reserve(count);
+  for (std::uint32_t i = 0; i < count; ++i) {
+    out.push_back(sha256());
+  }
+  return out;
+}
+
 Sha256
 Decoder::sha256()
 {
@@ -123,6 +151,9 @@ put_file(Encoder& e, const FileRecord& r)
   e.str(r.url);
   e.optional(r.removed_upstream, [&](Time t) { e.time(t); });
   e.optional(r.provenance_url, [&](const std::string& s) { e.str(s); });
+  e.optional(r.replaces, [&](const Sha256& s) { e.sha256(s); });
+  e.optional(r.replaced_upstream, [&](Time t) { e.time(t); });
+  e.u8(r.backdated ? 1 : 0);
 }
 
 FileRecord
@@ -143,6 +174,11 @@ get_file(Decoder& d)
   r.removed_upstream = d.optional<Time>([&] { return d.time(); });
   if (d.version() >= 2) {
     r.provenance_url = d.optional<std::string>([&] { return d.str(); });
+  }
+  if (d.version() >= 3) {
+    r.replaces = d.optional<Sha256>([&] { return d.sha256(); });
+    r.replaced_upstream = d.optional<Time>([&] { return d.time(); });
+    r.backdated = d.flag();
   }
   return r;
 }
@@ -225,6 +261,7 @@ encode(const Decision& r)
   e.str(r.actor);
   e.str(r.reason);
   e.time(r.time);
+  e.sha256s(r.sha256s);
   return e.take();
 }
 
@@ -241,6 +278,9 @@ decode_decision(std::string_view value)
   r.actor = d.str();
   r.reason = d.str();
   r.time = d.time();
+  if (d.version() >= 3) {
+    r.sha256s = d.sha256s();
+  }
   if (!d.done() || (r.action != DecisionAction::approve && r.action != DecisionAction::block)) {
     return std::nullopt;
   }
@@ -261,6 +301,7 @@ encode(const AuditEntry& r)
   e.str(r.reason);
   e.str(r.before);
   e.str(r.after);
+  e.sha256s(r.sha256s);
   return e.take();
 }
 
@@ -279,6 +320,9 @@ decode_audit(std::string_view value)
   r.reason = d.str();
   r.before = d.str();
   r.after = d.str();
+  if (d.version() >= 3) {
+    r.sha256s = d.sha256s();
+  }
   if (!d.done()) {
     return std::nullopt;
   }
@@ -412,13 +456,21 @@ encode(const FileChecks& r)
   e.u32(r.attempts);
   e.u8(r.inspected ? 1 : 0);
   e.str(r.inspection_error);
-  for (const auto* list : {&r.executable_pth, &r.top_level}) {
-    e.u32(static_cast<std::uint32_t>(list->size()));
-    for (const auto& item : *list) {
-      e.str(item);
-    }
+  e.u32(static_cast<std::uint32_t>(r.executable_pth.size()));
+  for (const auto& file : r.executable_pth) {
+    e.str(file.name);
+    e.str(file.sha256);
+  }
+  e.u32(static_cast<std::uint32_t>(r.top_level.size()));
+  for (const auto& name : r.top_level) {
+    e.str(name);
   }
   e.time(r.checked_at);
+  e.u8(r.inspected_by_range ? 1 : 0);
+  e.u8(r.gave_up ? 1 : 0);
+  e.str(r.failure);
+  e.str(r.repository_id);
+  e.str(r.owner_id);
   return e.take();
 }
 
@@ -441,16 +493,33 @@ decode_checks(std::string_view value)
   const auto inspected = d.u8();
   r.inspected = inspected == 1;
   r.inspection_error = d.str();
-  for (auto* list : {&r.executable_pth, &r.top_level}) {
-    const auto count = d.u32();
-    if (count > value.size()) {
-      return std::nullopt;
-    }
-    for (std::uint32_t i = 0; i < count; ++i) {
-      list->push_back(d.str());
-    }
+  // Each item takes at least four bytes: a count beyond what the value can hold is corruption.
+  const auto pth_count = d.u32();
+  if (pth_count > value.size()) {
+    return std::nullopt;
+  }
+  for (std::uint32_t i = 0; i < pth_count; ++i) {
+    StartupFile file;
+    file.name = d.str();
+    // Before version 3 only names were kept: the digest is unknown.
+    file.sha256 = d.version() >= 3 ? d.str() : std::string();
+    r.executable_pth.push_back(std::move(file));
+  }
+  const auto top_count = d.u32();
+  if (top_count > value.size()) {
+    return std::nullopt;
+  }
+  for (std::uint32_t i = 0; i < top_count; ++i) {
+    r.top_level.push_back(d.str());
   }
   r.checked_at = d.time();
+  if (d.version() >= 3) {
+    r.inspected_by_range = d.flag();
+    r.gave_up = d.flag();
+    r.failure = d.str();
+    r.repository_id = d.str();
+    r.owner_id = d.str();
+  }
   if (!d.done() || provenance > 3 || inspected > 1) {
     return std::nullopt;
   }

@@ -13,11 +13,14 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace airlock::storage::codec {
 
-// Version 2 added FileRecord::provenance_url; version 1 values are still read.
-inline constexpr std::uint8_t k_format_version = 2;
+// Version 2 added FileRecord::provenance_url; version 3 binds verdicts to bytes (FileRecord
+// replaces/replaced_upstream/backdated, Decision and AuditEntry sha256s, FileChecks startup
+// digests, inspected_by_range, gave_up, failure). Versions 1 and 2 are still read.
+inline constexpr std::uint8_t k_format_version = 3;
 inline constexpr std::uint8_t k_oldest_format_version = 1;
 
 class Encoder
@@ -33,6 +36,13 @@ public:
   void sha256(const Sha256& s)
   {
     m_out.append(reinterpret_cast<const char*>(s.bytes.data()), s.bytes.size());
+  }
+  void sha256s(const std::vector<Sha256>& list)
+  {
+    u32(static_cast<std::uint32_t>(list.size()));
+    for (const auto& s : list) {
+      sha256(s);
+    }
   }
   template<typename T, typename Fn>
   void optional(const std::optional<T>& v, Fn&& put)
@@ -63,6 +73,8 @@ public:
   Time time() { return Time{Seconds{static_cast<std::int64_t>(u64())}}; }
   std::string str();
   Sha256 sha256();
+  std::vector<Sha256> sha256s();
+  bool flag(); // a u8 that must be 0 or 1
   template<typename T, typename Fn>
   std::optional<T> optional(Fn&& get)
   {

@@ -1,6 +1,9 @@
 #include <airlock/storage/fsck.hpp>
 
+#include <airlock/storage/store.hpp>
+
 #include "codec.hpp"
+#include "keys.hpp"
 #include "lmdb.hpp"
 
 #include <fmt/core.h>
@@ -62,32 +65,6 @@ open_tables(const lmdb::Env& env)
   };
   txn.commit();
   return tables;
-}
-
-std::string_view
-sha_key(const Sha256& sha256)
-{
-  return {reinterpret_cast<const char*>(sha256.bytes.data()), sha256.bytes.size()};
-}
-
-std::optional<Sha256>
-sha_of_key(std::string_view key)
-{
-  if (key.size() != sizeof(Sha256::bytes)) {
-    return std::nullopt;
-  }
-  Sha256 sha256;
-  std::copy(key.begin(), key.end(), reinterpret_cast<char*>(sha256.bytes.data()));
-  return sha256;
-}
-
-std::string
-file_key(std::string_view project, std::string_view filename)
-{
-  std::string key(project);
-  key += '\0';
-  key += filename;
-  return key;
 }
 
 std::string
@@ -254,7 +231,7 @@ private:
     std::vector<std::pair<Sha256, BlobRecord>> out;
     txn.for_each(m_tables.blobs, "", [&](std::string_view key, std::string_view value) {
       ++m_report.index_entries;
-      const auto sha256 = sha_of_key(key);
+      const auto sha256 = keys::sha_of(key);
       auto record = codec::decode_blob(value);
       if (!sha256 || !record) {
         // The index of blobs is derived from the files: dropping the entry loses nothing, and
@@ -289,7 +266,7 @@ private:
     txn.for_each(m_tables.files, "", [&](std::string_view key, std::string_view value) {
       ++m_report.file_records;
       const auto record = codec::decode_file(value);
-      if (!record || key != file_key(record->project, record->filename)) {
+      if (!record || key != keys::file(record->project, record->filename, record->sha256)) {
         add(FsckIssue::bad_record, where(m_tables.files, key),
             std::string(record ? "names another file" : "value does not decode")
               + "; not repaired: restore the index from a backup",
@@ -297,7 +274,7 @@ private:
         return;
       }
       bool indexed = false;
-      txn.for_each(m_tables.by_sha256, sha_key(record->sha256), [&](std::string_view row_key, std::string_view row) {
+      txn.for_each(m_tables.by_sha256, keys::sha(record->sha256), [&](std::string_view row_key, std::string_view row) {
         indexed = indexed || (row_key.size() == sizeof(Sha256::bytes) && row == key);
       });
       if (!indexed) {
@@ -307,13 +284,13 @@ private:
                                  true);
         m_index_fixes.emplace_back(problem,
                                    [this, sha = record->sha256, k = std::string(key)](lmdb::WriteTxn& w) {
-                                     w.put_dup(m_tables.by_sha256, sha_key(sha), k);
+                                     w.put_dup(m_tables.by_sha256, keys::sha(sha), k);
                                    });
       }
     });
 
     txn.for_each(m_tables.by_sha256, "", [&](std::string_view key, std::string_view row) {
-      const auto sha256 = sha_of_key(key);
+      const auto sha256 = keys::sha_of(key);
       std::string detail;
       if (!sha256) {
         detail = "key is not a sha256";
@@ -330,7 +307,7 @@ private:
                                detail + "; --repair drops the row", true);
       m_index_fixes.emplace_back(problem, [this, k = std::string(key), r = std::string(row)](lmdb::WriteTxn& w) {
         // Checked again in the write transaction: a listing stored meanwhile may need the row.
-        const auto sha = sha_of_key(k);
+        const auto sha = keys::sha_of(k);
         const auto value = w.get(m_tables.files, r);
         const auto record = value ? codec::decode_file(*value) : std::nullopt;
         if (!sha || !record || record->sha256 != *sha) {
@@ -475,7 +452,7 @@ private:
                              fmt::format("content hashes to {}; --repair removes the file and its index entry",
                                          hashed->digest.hex()),
                              true);
-    m_index_fixes.emplace_back(problem, [this, name](lmdb::WriteTxn& w) { w.del(m_tables.blobs, sha_key(name)); });
+    m_index_fixes.emplace_back(problem, [this, name](lmdb::WriteTxn& w) { w.del(m_tables.blobs, keys::sha(name)); });
     m_removals.emplace_back(problem, path);
   }
 
@@ -517,7 +494,7 @@ private:
       }
       const auto disk = std::lower_bound(on_disk.begin(), on_disk.end(), sha256,
                                          [](const DiskBlob& blob, const Sha256& sha) { return blob.sha256 < sha; });
-      const std::string key_text = where(m_tables.blobs, sha_key(sha256));
+      const std::string key_text = where(m_tables.blobs, keys::sha(sha256));
       if (disk == on_disk.end() || disk->sha256 != sha256) {
         const auto problem = add(FsckIssue::missing_blob, key_text,
                                  fmt::format("no intact file {}; --repair drops the entry (the next request "
@@ -528,7 +505,7 @@ private:
           // A server may have stored the file meanwhile (it renames before it indexes).
           struct stat st{};
           if (::lstat(blob_path(sha).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
-            w.del(m_tables.blobs, sha_key(sha));
+            w.del(m_tables.blobs, keys::sha(sha));
           }
         });
       } else if (disk->size != record.size) {
@@ -539,7 +516,7 @@ private:
               true);
         m_index_fixes.emplace_back(problem, [this, sha = sha256, fixed = BlobRecord{disk->size, record.stored_at}](
                                               lmdb::WriteTxn& w) {
-          w.put(m_tables.blobs, sha_key(sha), codec::encode(fixed));
+          w.put(m_tables.blobs, keys::sha(sha), codec::encode(fixed));
         });
       }
     }
@@ -580,8 +557,8 @@ private:
         continue;
       }
       m_index_fixes.emplace_back(problem, [this, orphan = blob](lmdb::WriteTxn& w) {
-        if (!w.get(m_tables.blobs, sha_key(orphan.sha256))) {
-          w.put(m_tables.blobs, sha_key(orphan.sha256), codec::encode(BlobRecord{orphan.size, orphan.mtime}));
+        if (!w.get(m_tables.blobs, keys::sha(orphan.sha256))) {
+          w.put(m_tables.blobs, keys::sha(orphan.sha256), codec::encode(BlobRecord{orphan.size, orphan.mtime}));
         }
       });
     }
@@ -668,6 +645,11 @@ fsck(const Options& options, Repair repair)
   std::error_code ec;
   if (!fs::is_regular_file(data_file, ec)) {
     throw StorageError(fmt::format("no Airlock store at {}: {} is missing", options.path.string(), data_file.string()));
+  }
+  // Opening the store brings an older schema up to date (or refuses a newer one) first: the
+  // checks below know the current key layout only.
+  {
+    const Store store(options);
   }
   return Checker(options, repair).run();
 }

@@ -88,6 +88,19 @@ raise(int rc, const Env* env, std::string_view operation)
 std::string
 describe_key(std::string_view key)
 {
+  // A file key ends in '\0' and 32 digest bytes: text, then the digest in hex.
+  constexpr std::size_t k_digest = 32;
+  if (key.size() > k_digest + 1 && key[key.size() - k_digest - 1] == '\0') {
+    const auto head = key.substr(0, key.size() - k_digest);
+    const bool text_head = std::all_of(head.begin(), head.end(), [](char c) { return c == '\0' || (c >= 0x20 && c < 0x7f); });
+    if (text_head && head.find('\0') < head.size() - 1) {
+      std::string out = describe_key(head);
+      for (const char c : key.substr(head.size())) {
+        out += fmt::format("{:02x}", static_cast<unsigned char>(c));
+      }
+      return out;
+    }
+  }
   const bool text =
     std::all_of(key.begin(), key.end(), [](char c) { return c == '\0' || (c >= 0x20 && c < 0x7f); });
   std::string out;
@@ -321,6 +334,15 @@ WriteTxn::put_dup(const Table& table, std::string_view key, std::string_view val
   const int rc = mdb_put(m_txn, table.dbi, &k, &v, MDB_NODUPDATA);
   if (rc != 0 && rc != MDB_KEYEXIST) {
     raise(rc, m_env, fmt::format("writing {}", table.name));
+  }
+}
+
+void
+WriteTxn::clear(const Table& table)
+{
+  AIRLOCK_ASSERT(m_txn != nullptr);
+  if (const int rc = mdb_drop(m_txn, table.dbi, 0); rc != 0) {
+    raise(rc, m_env, fmt::format("clearing {}", table.name));
   }
 }
 

@@ -115,6 +115,8 @@ public:
   void put_dup(const Table& table, std::string_view key, std::string_view value);
   // Removes the key (every value, in a Dup::sorted table); false when it was absent.
   bool del(const Table& table, std::string_view key);
+  // Removes every entry of the table; the table stays.
+  void clear(const Table& table);
   // Dup::sorted tables: removes one pair; false when it was absent.
   bool del_dup(const Table& table, std::string_view key, std::string_view value);
   void commit();

@@ -1,6 +1,7 @@
 #include <airlock/storage/store.hpp>
 
 #include "codec.hpp"
+#include "keys.hpp"
 #include "lmdb.hpp"
 
 #include <fmt/core.h>
@@ -17,27 +18,7 @@ namespace {
 // needs the count up front, and a few spare slots cost nothing.
 constexpr unsigned k_max_tables = 16;
 
-std::string_view
-sha_key(const Sha256& sha256)
-{
-  return {reinterpret_cast<const char*>(sha256.bytes.data()), sha256.bytes.size()};
-}
-
-std::string
-file_key(std::string_view project, std::string_view filename)
-{
-  // NUL never occurs in a normalized project name, so "foo\0" cannot prefix "foo-bar"'s files.
-  std::string key(project);
-  key += '\0';
-  key += filename;
-  return key;
-}
-
-std::string
-project_prefix(std::string_view project)
-{
-  return file_key(project, "");
-}
+using keys::project_prefix;
 
 [[noreturn]] void
 throw_corrupt(const lmdb::Table& table, std::string_view key)
@@ -98,13 +79,19 @@ private:
   lmdb::Table m_table;
 };
 
-// files: project + '\0' + filename -> FileRecord, and its index
-// files_by_sha256: 32 raw bytes -> project + '\0' + filename (sorted duplicates, so two
-// files with the same bytes keep one index row each).
+// files: project + '\0' + filename + '\0' + sha256 -> FileRecord, and its index
+// files_by_sha256: 32 raw bytes -> the file's key (sorted duplicates, so two files with the
+// same bytes keep one index row each).
 class FilesTable
 {
 public:
   FilesTable(lmdb::Table files, lmdb::Table by_sha256) : m_files(files), m_by_sha256(by_sha256) {}
+
+  static std::string
+  key(const FileRecord& record)
+  {
+    return keys::file(record.project, record.filename, record.sha256);
+  }
 
   std::optional<FileRecord>
   get(const lmdb::Txn& txn, std::string_view key) const
@@ -116,7 +103,7 @@ public:
     return decode(key, *value);
   }
 
-  // A project's files, sorted by filename (LMDB's key order).
+  // A project's files, sorted by filename, then sha256 (LMDB's key order).
   std::vector<FileRecord>
   of_project(const lmdb::Txn& txn, std::string_view project) const
   {
@@ -130,7 +117,7 @@ public:
   std::optional<FileRecord>
   by_sha256(const lmdb::Txn& txn, const Sha256& sha256) const
   {
-    const auto key = txn.get(m_by_sha256, sha_key(sha256));
+    const auto key = txn.get(m_by_sha256, keys::sha(sha256));
     if (!key) {
       return std::nullopt;
     }
@@ -150,26 +137,48 @@ public:
   by_sha256_and_name(const lmdb::Txn& txn, const Sha256& sha256, std::string_view filename) const
   {
     std::optional<FileRecord> found;
-    txn.for_each(m_by_sha256, sha_key(sha256), [&](std::string_view, std::string_view key) {
-      if (!found && key.ends_with(filename) && key.size() > filename.size()
-          && key[key.size() - filename.size() - 1] == '\0') {
-        found = get(txn, key);
+    txn.for_each(m_by_sha256, keys::sha(sha256), [&](std::string_view, std::string_view key) {
+      if (found) {
+        return;
+      }
+      auto record = get(txn, key);
+      if (record && record->filename == filename) {
+        found = std::move(record);
       }
     });
     return found;
   }
 
-  // Writes `record`, and moves its index row when its sha256 differs from `previous`'s.
+  // Writes `record` with its index row (a no-op when the row exists: MDB_NODUPDATA).
   void
-  put(lmdb::WriteTxn& txn, const FileRecord& record, const FileRecord* previous) const
+  put(lmdb::WriteTxn& txn, const FileRecord& record) const
   {
-    const std::string key = file_key(record.project, record.filename);
-    txn.put(m_files, key, codec::encode(record));
-    if (previous != nullptr && previous->sha256 != record.sha256) {
-      txn.del_dup(m_by_sha256, sha_key(previous->sha256), key);
-    }
-    // MDB_NODUPDATA: re-adding the row of an unchanged sha256 is a no-op.
-    txn.put_dup(m_by_sha256, sha_key(record.sha256), key);
+    const std::string k = key(record);
+    txn.put(m_files, k, codec::encode(record));
+    txn.put_dup(m_by_sha256, keys::sha(record.sha256), k);
+  }
+
+  // Empties both tables (migration rewrites every key).
+  void
+  clear(lmdb::WriteTxn& txn) const
+  {
+    txn.clear(m_files);
+    txn.clear(m_by_sha256);
+  }
+
+  // Every record under the keys of schema 1 (project + '\0' + filename), for migration.
+  std::vector<FileRecord>
+  all_schema_1(const lmdb::Txn& txn) const
+  {
+    std::vector<FileRecord> out;
+    txn.for_each(m_files, "", [&](std::string_view key, std::string_view value) {
+      auto record = decode_or_throw(m_files, key, value, codec::decode_file);
+      if (key != keys::within(record.project, record.filename)) {
+        throw_corrupt(m_files, key);
+      }
+      out.push_back(std::move(record));
+    });
+    return out;
   }
 
 private:
@@ -177,7 +186,7 @@ private:
   decode(std::string_view key, std::string_view value) const
   {
     auto record = decode_or_throw(m_files, key, value, codec::decode_file);
-    if (key != file_key(record.project, record.filename)) {
+    if (key != FilesTable::key(record)) {
       throw_corrupt(m_files, key);
     }
     return record;
@@ -196,23 +205,23 @@ public:
   std::optional<BlobRecord>
   get(const lmdb::Txn& txn, const Sha256& sha256) const
   {
-    const auto value = txn.get(m_table, sha_key(sha256));
+    const auto value = txn.get(m_table, keys::sha(sha256));
     if (!value) {
       return std::nullopt;
     }
-    return decode_or_throw(m_table, sha_key(sha256), *value, codec::decode_blob);
+    return decode_or_throw(m_table, keys::sha(sha256), *value, codec::decode_blob);
   }
 
   void
   put(lmdb::WriteTxn& txn, const Sha256& sha256, const BlobRecord& record) const
   {
-    txn.put(m_table, sha_key(sha256), codec::encode(record));
+    txn.put(m_table, keys::sha(sha256), codec::encode(record));
   }
 
   bool
   del(lmdb::WriteTxn& txn, const Sha256& sha256) const
   {
-    return txn.del(m_table, sha_key(sha256));
+    return txn.del(m_table, keys::sha(sha256));
   }
 
   std::vector<std::pair<Sha256, BlobRecord>>
@@ -243,7 +252,7 @@ public:
   static std::string
   key(std::string_view project, std::string_view version, std::string_view filename)
   {
-    std::string out = file_key(project, "");
+    std::string out = project_prefix(project);
     if (!filename.empty()) {
       out += "f";
       out += '\0';
@@ -423,14 +432,14 @@ public:
   {
     txn.put(m_snapshots, record.name, codec::encode(record));
     for (const auto& listing : projects) {
-      txn.put(m_files, file_key(record.name, listing.project.name), codec::encode(listing));
+      txn.put(m_files, keys::within(record.name, listing.project.name), codec::encode(listing));
     }
   }
 
   std::optional<Listing>
   listing(const lmdb::Txn& txn, std::string_view name, std::string_view project) const
   {
-    const auto key = file_key(name, project);
+    const auto key = keys::within(name, project);
     const auto value = txn.get(m_files, key);
     if (!value) {
       return std::nullopt;
@@ -454,27 +463,34 @@ private:
   lmdb::Table m_files;
 };
 
-// checks: project + '\0' + filename -> FileChecks.
+// checks: the file's key (project + '\0' + filename + '\0' + sha256) -> FileChecks: what was
+// found belongs to the bytes it was found in.
 class ChecksTable
 {
 public:
   explicit ChecksTable(lmdb::Table table) : m_table(table) {}
 
-  std::map<std::string, FileChecks>
+  std::map<FileKey, FileChecks>
   of_project(const lmdb::Txn& txn, std::string_view project) const
   {
-    std::map<std::string, FileChecks> out;
+    std::map<FileKey, FileChecks> out;
     const auto prefix = project_prefix(project);
     txn.for_each(m_table, prefix, [&](std::string_view key, std::string_view value) {
-      out.emplace(std::string(key.substr(prefix.size())), decode_or_throw(m_table, key, value, codec::decode_checks));
+      const auto rest = key.substr(prefix.size());
+      const auto split = rest.size() > sizeof(Sha256::bytes) ? rest.size() - sizeof(Sha256::bytes) - 1 : 0;
+      const auto sha256 = keys::sha_of(rest.substr(split + 1));
+      if (split == 0 || rest[split] != '\0' || !sha256) {
+        throw_corrupt(m_table, key);
+      }
+      out.emplace(FileKey{std::string(rest.substr(0, split)), *sha256},
+                  decode_or_throw(m_table, key, value, codec::decode_checks));
     });
     return out;
   }
 
   std::optional<FileChecks>
-  get(const lmdb::Txn& txn, std::string_view project, std::string_view filename) const
+  get(const lmdb::Txn& txn, std::string_view key) const
   {
-    const auto key = file_key(project, filename);
     const auto value = txn.get(m_table, key);
     if (!value) {
       return std::nullopt;
@@ -483,9 +499,64 @@ public:
   }
 
   void
-  put(lmdb::WriteTxn& txn, std::string_view project, std::string_view filename, const FileChecks& checks) const
+  put(lmdb::WriteTxn& txn, std::string_view key, const FileChecks& checks) const
   {
-    txn.put(m_table, file_key(project, filename), codec::encode(checks));
+    txn.put(m_table, key, codec::encode(checks));
+  }
+
+  // Every record with its raw key, for migration.
+  std::vector<std::pair<std::string, FileChecks>>
+  all(const lmdb::Txn& txn) const
+  {
+    std::vector<std::pair<std::string, FileChecks>> out;
+    txn.for_each(m_table, "", [&](std::string_view key, std::string_view value) {
+      out.emplace_back(std::string(key), decode_or_throw(m_table, key, value, codec::decode_checks));
+    });
+    return out;
+  }
+
+  void
+  clear(lmdb::WriteTxn& txn) const
+  {
+    txn.clear(m_table);
+  }
+
+private:
+  lmdb::Table m_table;
+};
+
+// meta: "schema" -> u32 (little endian), the key layout the store is in (keys.hpp).
+class MetaTable
+{
+public:
+  explicit MetaTable(lmdb::Table table) : m_table(table) {}
+
+  // nullopt for a store made before the table existed (schema 1) or a new one.
+  std::optional<std::uint32_t>
+  schema(const lmdb::Txn& txn) const
+  {
+    const auto value = txn.get(m_table, "schema");
+    if (!value) {
+      return std::nullopt;
+    }
+    if (value->size() != 4) {
+      throw_corrupt(m_table, "schema");
+    }
+    std::uint32_t version = 0;
+    for (std::size_t i = 0; i < 4; ++i) {
+      version |= static_cast<std::uint32_t>(static_cast<std::uint8_t>((*value)[i])) << (8 * i);
+    }
+    return version;
+  }
+
+  void
+  put_schema(lmdb::WriteTxn& txn, std::uint32_t version) const
+  {
+    std::string value(4, '\0');
+    for (std::size_t i = 0; i < 4; ++i) {
+      value[i] = static_cast<char>((version >> (8 * i)) & 0xff);
+    }
+    txn.put(m_table, "schema", value);
   }
 
 private:
@@ -502,6 +573,7 @@ struct Tables
   TokensTable tokens;
   SnapshotsTable snapshots;
   ChecksTable checks;
+  MetaTable meta;
 };
 
 // Opens (creating) every table in one transaction; LMDB shares the handles with every
@@ -519,6 +591,7 @@ open_tables(const lmdb::Env& env)
     TokensTable(txn.open_table("tokens")),
     SnapshotsTable(txn.open_table("snapshots"), txn.open_table("snapshot_files")),
     ChecksTable(txn.open_table("checks")),
+    MetaTable(txn.open_table("meta")),
   };
   txn.commit();
   return tables;
@@ -551,10 +624,81 @@ struct Store::Impl
     : env(options.path / "index", options.map_size, k_max_tables),
       tables(open_tables(env))
   {
+    lmdb::WriteTxn txn(env);
+    const auto schema = tables.meta.schema(txn);
+    if (schema && *schema > keys::k_schema_version) {
+      throw StorageError(fmt::format("{} was written by a newer Airlock (store schema {}; this one reads up to {}): "
+                                     "run that version, or restore a backup",
+                                     options.path.string(), *schema, keys::k_schema_version));
+    }
+    if (schema == keys::k_schema_version) {
+      return;
+    }
+    if (!schema && !tables.projects.names(txn).empty()) {
+      migrate_from_schema_1(txn, options);
+    }
+    tables.meta.put_schema(txn, keys::k_schema_version);
+    txn.commit();
   }
 
   lmdb::Env env;
   Tables tables;
+
+  // Schema 1 keyed files and checks by filename and bound approvals to names. Rewrites every
+  // file and check under its sha256, and binds each approval to the bytes it could have seen:
+  // the files of its scope first seen at or before it. One transaction: all or nothing.
+  void migrate_from_schema_1(lmdb::WriteTxn& txn, const Options& options)
+  {
+    const auto files = tables.files.all_schema_1(txn);
+    std::map<std::string, const FileRecord*> by_old_key;
+    for (const auto& file : files) {
+      by_old_key.emplace(keys::within(file.project, file.filename), &file);
+    }
+    auto checks = tables.checks.all(txn);
+    tables.files.clear(txn);
+    tables.checks.clear(txn);
+    for (const auto& file : files) {
+      tables.files.put(txn, file);
+    }
+    std::size_t kept_checks = 0;
+    for (const auto& [old_key, record] : checks) {
+      const auto found = by_old_key.find(old_key);
+      if (found == by_old_key.end()) {
+        continue; // checks of a file no listing holds: nothing to bind them to
+      }
+      tables.checks.put(txn, FilesTable::key(*found->second), record);
+      ++kept_checks;
+    }
+    const auto release_key = options.release_key ? options.release_key : [](std::string_view v) {
+      return std::string(v);
+    };
+    std::size_t bound = 0;
+    for (auto decision : tables.decisions.scan(txn, "")) {
+      if (decision.action != DecisionAction::approve) {
+        continue;
+      }
+      for (const auto& file : files) {
+        const bool in_scope = file.project == decision.project
+                              && (!decision.filename.empty() ? file.filename == decision.filename
+                                  : !decision.version.empty() ? release_key(file.version) == decision.version
+                                                              : true);
+        if (in_scope && file.first_seen <= decision.time) {
+          decision.sha256s.push_back(file.sha256);
+        }
+      }
+      std::sort(decision.sha256s.begin(), decision.sha256s.end());
+      tables.decisions.put(txn, decision);
+      ++bound;
+    }
+    AuditEntry entry;
+    entry.time = std::chrono::time_point_cast<Seconds>(std::chrono::system_clock::now());
+    entry.actor = "airlock";
+    entry.action = "store-migrate";
+    entry.reason = fmt::format("store schema 1 -> {}: {} files and {} check records keyed by sha256; {} approvals "
+                               "bound to the files first seen before them",
+                               keys::k_schema_version, files.size(), kept_checks, bound);
+    tables.audit.append(txn, std::move(entry));
+  }
 
   // Appends, as copies of `cause` with the action "snapshot-withhold", one entry per snapshot
   // that froze one of `filenames` of cause.project, in the caller's transaction.
@@ -641,50 +785,97 @@ Store::put_listing(ProjectRecord project, std::vector<FileRecord> files, Time no
   const auto known = tables.projects.get(txn, project.name);
   project.first_seen = known ? known->first_seen : now;
 
-  std::map<std::string, FileRecord> before;
+  // Every record so far, by key, and per filename the bytes upstream listed last.
+  std::map<FileKey, FileRecord> before;
+  std::map<std::string, Sha256> listed_before;
   for (auto& file : tables.files.of_project(txn, project.name)) {
-    auto filename = file.filename;
-    before.emplace(std::move(filename), std::move(file));
+    if (!file.replaced_upstream) {
+      listed_before.insert_or_assign(file.filename, file.sha256);
+    }
+    FileKey key{file.filename, file.sha256};
+    before.emplace(std::move(key), std::move(file));
   }
 
-  // Sorted by filename, as LMDB orders the keys (both compare bytes as unsigned).
-  std::map<std::string, FileRecord> after;
+  // One entry per filename: a filename listed twice keeps the later entry, as a dict would.
+  std::map<std::string, FileRecord> listed;
   for (auto& file : files) {
     // The key is built from the project being stored; a record claiming another is the
     // caller's slip, and storing it under this project keeps key and record consistent.
     file.project = project.name;
-    const auto old = before.find(file.filename);
-    file.first_seen = old != before.end() ? old->second.first_seen : now;
-    file.removed_upstream = std::nullopt;
-    if (old != before.end() && old->second.removed_upstream) {
-      tables.audit.append(txn, upstream_event(file, now, "upstream-return", "listed upstream again", "removed", "listed"));
-    }
     auto filename = file.filename;
-    // A filename listed twice: the later entry wins, as it would in a dict.
-    after.insert_or_assign(std::move(filename), std::move(file));
+    listed.insert_or_assign(std::move(filename), std::move(file));
+  }
+
+  std::map<FileKey, FileRecord> after;
+  for (auto& [filename, file] : listed) {
+    const auto old = before.find(FileKey{filename, file.sha256});
+    if (old != before.end()) {
+      // Facts about these bytes stay: their first sight, what they replaced, their clock.
+      file.first_seen = old->second.first_seen;
+      file.replaces = old->second.replaces;
+      file.backdated = old->second.backdated;
+      if (old->second.removed_upstream) {
+        tables.audit.append(txn, upstream_event(file, now, "upstream-return", "listed upstream again", "removed",
+                                                "listed"));
+      }
+    } else {
+      file.first_seen = now;
+      file.replaces = std::nullopt;
+      file.backdated = false;
+      const auto previous = listed_before.find(filename);
+      if (previous != listed_before.end() && previous->second != file.sha256) {
+        file.replaces = previous->second;
+        tables.audit.append(txn, upstream_event(file, now, "upstream-content-change",
+                                                fmt::format("content changed upstream: {} -> {}",
+                                                            previous->second.hex(), file.sha256.hex()),
+                                                "listed", "held"));
+      }
+      // A known project's new file cannot have been uploaded before the listing that lacked it
+      // was fetched: PyPI never backdates, so only a lying upstream claims it.
+      if (known && file.upload_time && *file.upload_time < known->fetched_at) {
+        file.backdated = true;
+        tables.audit.append(txn, upstream_event(file, now, "upload-time-backdated",
+                                                fmt::format("upload-time older than first sight: claims {}, absent "
+                                                            "from the listing fetched at {}; its age counts from {}",
+                                                            format_rfc3339(*file.upload_time),
+                                                            format_rfc3339(known->fetched_at), format_rfc3339(now)),
+                                                "", ""));
+      }
+    }
+    file.removed_upstream = std::nullopt;
+    file.replaced_upstream = std::nullopt;
+    FileKey key{filename, file.sha256};
+    after.emplace(std::move(key), std::move(file));
   }
   std::vector<std::string> removed;
-  for (const auto& [filename, file] : before) {
-    if (!after.contains(filename)) {
-      FileRecord kept = file;
-      if (!kept.removed_upstream) {
-        kept.removed_upstream = now;
+  for (const auto& [key, file] : before) {
+    if (after.contains(key)) {
+      continue;
+    }
+    FileRecord kept = file;
+    if (listed.contains(key.filename)) {
+      // Other bytes under a listed name: a content change, not a takedown.
+      if (!kept.replaced_upstream) {
+        kept.replaced_upstream = now;
+      }
+    } else if (!kept.removed_upstream) {
+      kept.removed_upstream = now;
+      if (!kept.replaced_upstream) {
         tables.audit.append(txn, upstream_event(kept, now, "upstream-removal", "no longer in the upstream listing",
                                                 "listed", "removed"));
-        removed.push_back(filename);
+        removed.push_back(key.filename);
       }
-      after.emplace(filename, std::move(kept));
     }
+    after.emplace(key, std::move(kept));
   }
 
   Listing result{project, {}};
   result.files.reserve(after.size());
-  for (auto& [filename, file] : after) {
-    const auto old = before.find(filename);
-    const FileRecord* previous = old != before.end() ? &old->second : nullptr;
+  for (auto& [key, file] : after) {
+    const auto old = before.find(key);
     // Unchanged records are not rewritten: a refresh that changes nothing dirties no pages.
-    if (previous == nullptr || *previous != file) {
-      tables.files.put(txn, file, previous);
+    if (old == before.end() || old->second != file) {
+      tables.files.put(txn, file);
     }
     result.files.push_back(std::move(file));
   }
@@ -809,7 +1000,7 @@ Store::token(std::string_view id) const
   return m_impl->tables.tokens.get(txn, id);
 }
 
-std::map<std::string, FileChecks>
+std::map<FileKey, FileChecks>
 Store::checks(std::string_view project) const
 {
   const lmdb::ReadTxn txn(m_impl->env);
@@ -817,17 +1008,17 @@ Store::checks(std::string_view project) const
 }
 
 std::optional<FileChecks>
-Store::file_checks(std::string_view project, std::string_view filename) const
+Store::file_checks(const FileRecord& file) const
 {
   const lmdb::ReadTxn txn(m_impl->env);
-  return m_impl->tables.checks.get(txn, project, filename);
+  return m_impl->tables.checks.get(txn, FilesTable::key(file));
 }
 
 void
-Store::put_checks(std::string_view project, std::string_view filename, const FileChecks& checks)
+Store::put_checks(const FileRecord& file, const FileChecks& checks)
 {
   lmdb::WriteTxn txn(m_impl->env);
-  m_impl->tables.checks.put(txn, project, filename, checks);
+  m_impl->tables.checks.put(txn, FilesTable::key(file), checks);
   txn.commit();
 }
 

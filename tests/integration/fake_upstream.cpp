@@ -80,23 +80,72 @@ put32(std::string& out, std::uint32_t v)
   put16(out, static_cast<std::uint16_t>(v >> 16));
 }
 
+// A RECORD row's hash: "sha256=" and the digest in urlsafe base64 without padding (43 chars).
+std::string
+record_hash(std::string_view data)
+{
+  static constexpr std::string_view k_alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  const auto digest = Sha256::of(data).bytes;
+  std::string out = "sha256=";
+  std::uint32_t bits = 0;
+  int count = 0;
+  for (const auto byte : digest) {
+    bits = (bits << 8) | byte;
+    count += 8;
+    while (count >= 6) {
+      count -= 6;
+      out += k_alphabet[(bits >> count) & 0x3f];
+    }
+  }
+  if (count > 0) {
+    out += k_alphabet[(bits << (6 - count)) & 0x3f];
+  }
+  return out;
+}
+
+// The wheel's RECORD, listing every entry with its hash, and itself.
+std::string
+record_of(const std::vector<std::pair<std::string, std::string>>& entries, const std::string& record_name)
+{
+  std::string out;
+  for (const auto& [name, data] : entries) {
+    out += name + "," + record_hash(data) + ",\n";
+  }
+  return out + record_name + ",,\n";
+}
+
 } // namespace
 
 std::string
-make_wheel(std::size_t size, int seed, const std::vector<std::pair<std::string, std::string>>& extra_files)
+make_wheel(std::size_t size, int seed, const std::vector<std::pair<std::string, std::string>>& extra_files,
+           WheelRecord record)
 {
   // Stored entries: local header (30 + name) + data; central entry (46 + name); end (22).
   std::vector<std::pair<std::string, std::string>> entries = extra_files;
   const std::string main_name = "pkg/data.bin";
+  const std::string record_name = "pkg-1.0.dist-info/RECORD";
   std::size_t overhead = 22 + 76 + main_name.size();
   for (const auto& [name, data] : extra_files) {
     overhead += 76 + 2 * name.size() + data.size();
   }
   overhead += main_name.size();
+  // The RECORD's length does not depend on the contents it hashes: size it with a stand-in.
+  entries.insert(entries.begin(), {main_name, std::string()});
+  const std::size_t record_size = record_of(entries, record_name).size();
+  overhead += 76 + 2 * record_name.size() + record_size;
   if (size < overhead) {
     throw std::runtime_error("make_wheel: size too small for the zip records");
   }
-  entries.insert(entries.begin(), {main_name, make_payload(size - overhead, seed)});
+  entries.front().second = make_payload(size - overhead, seed);
+  std::string listed = record_of(entries, record_name);
+  if (record == WheelRecord::omits_extras) {
+    // The same length, naming a file the archive does not have instead of the extras.
+    for (const auto& [name, data] : extra_files) {
+      const auto at = listed.find(name + ",");
+      listed.replace(at, name.size(), std::string(name.size(), 'z'));
+    }
+  }
+  entries.emplace_back(record_name, std::move(listed));
   std::string out;
   std::string central;
   for (const auto& [name, data] : entries) {
@@ -332,6 +381,17 @@ FakeUpstream::file_requests(const std::string& filename) const
   std::lock_guard lock(m_impl->mutex);
   auto it = m_impl->file_counts.find(filename);
   return it == m_impl->file_counts.end() ? 0 : it->second;
+}
+
+int
+FakeUpstream::total_range_requests() const
+{
+  std::lock_guard lock(m_impl->mutex);
+  int total = 0;
+  for (const auto& [name, count] : m_impl->range_counts) {
+    total += count;
+  }
+  return total;
 }
 
 int
@@ -610,7 +670,9 @@ FakeUpstream::Impl::answer(Stream& socket, const http::request<http::string_body
       partial.set(http::field::content_type, "application/octet-stream");
       partial.set(http::field::content_range, fmt::format("bytes {}-{}/{}", first, last, body.size()));
       partial.keep_alive(keep_alive);
-      partial.body() = body.substr(first, last - first + 1);
+      // A lying upstream answers Range requests from other bytes than the whole file.
+      const std::string& ranged = file->range_content ? *file->range_content : body;
+      partial.body() = ranged.substr(first, last - first + 1);
       partial.prepare_payload();
       http::write(socket, partial, ec);
       return;

@@ -59,6 +59,8 @@ struct FakeFile
   std::optional<std::string> provenance; // PEP 740, at /integrity/<project>/<version>/<filename>/provenance
   ProvenanceKey provenance_key = ProvenanceKey::omitted;
   FileBehaviour behaviour = FileBehaviour::normal;
+  // Range requests are answered from these bytes (same length), not from `content`.
+  std::optional<std::string> range_content;
 
   Sha256 sha256() const { return Sha256::of(content); }
 };
@@ -89,6 +91,7 @@ public:
   int total_file_requests() const;
   // Range requests (wheel inspection), counted apart from whole-file downloads.
   int range_requests(const std::string& filename) const;
+  int total_range_requests() const;
 
 private:
   struct Impl;
@@ -98,9 +101,14 @@ private:
 
 // A payload of `size` bytes, different for each seed.
 std::string make_payload(std::size_t size, int seed);
-// A valid zip archive of exactly `size` bytes (one stored entry of payload bytes, plus the
-// given extra files), as a wheel is; `size` must leave room for the zip records.
+// What a fake wheel's RECORD says: its entries, or a lie about the extra files.
+enum class WheelRecord { matches, omits_extras };
+
+// A valid zip archive of exactly `size` bytes (one stored entry of payload bytes, the given
+// extra files and a RECORD that lists them all), as a wheel is; `size` must leave room for
+// the zip records.
 std::string make_wheel(std::size_t size, int seed,
-                       const std::vector<std::pair<std::string, std::string>>& extra_files = {});
+                       const std::vector<std::pair<std::string, std::string>>& extra_files = {},
+                       WheelRecord record = WheelRecord::matches);
 
 } // namespace airlock::test

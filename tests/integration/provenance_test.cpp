@@ -96,6 +96,36 @@ TEST_F(ProvenanceTest, AttestedReleaseIsApprovedWithItsPublisherAndTheNextWithou
             404u);
 }
 
+// Bypass 3: an attacker with a stolen token uploads twice without provenance. The second is
+// compared with the last verified release, not with the first upload, which proves nothing.
+TEST_F(ProvenanceTest, TwoReleasesInARowWithoutProvenanceAreBothHeld)
+{
+  upstream.add_file("pypi-attestations", attested(std::chrono::days{12}));
+  for (const auto& [filename, days] : {std::pair{"pypi_attestations-0.0.20.tar.gz", 10}, {"pypi_attestations-0.0.21.tar.gz", 9}}) {
+    auto unsigned_upload = old_file(filename, days);
+    unsigned_upload.upload_time = k_now - std::chrono::days{days}; // past the window
+    upstream.add_file("pypi-attestations", unsigned_upload);
+  }
+  start_with_tokens();
+  (void)json_page("pypi-attestations");
+  for (const char* filename : {"pypi_attestations-0.0.20.tar.gz", "pypi_attestations-0.0.21.tar.gz"}) {
+    const auto status = file_status("pypi-attestations", filename);
+    EXPECT_EQ(status.at("state").as_string(), "held") << filename << ": " << status.at("reason").as_string();
+    EXPECT_NE(std::string(status.at("reason").as_string()).find("0.0.19 was published with verified provenance"),
+              std::string::npos)
+      << status.at("reason").as_string();
+  }
+  EXPECT_EQ(filenames(json_page("pypi-attestations")),
+            std::vector<std::string>{"pypi_attestations-0.0.19.tar.gz"});
+  // A reviewer who approves 0.0.20 as it is makes it the baseline: 0.0.21 then compares with it.
+  const auto body = json::serialize(json::object{{"project", "pypi-attestations"},
+                                                 {"version", "0.0.20"},
+                                                 {"reason", "maintainers moved publishing off GitHub"}});
+  ASSERT_EQ(api("POST", "/approve", reviewer, body).status, 200u);
+  EXPECT_EQ(file_status("pypi-attestations", "pypi_attestations-0.0.21.tar.gz").at("state").as_string(),
+            "approved");
+}
+
 TEST_F(ProvenanceTest, TheListingsProvenanceKeyIsFollowed)
 {
   // PEP 740: the page says where the provenance is, or that there is none (null).

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace airlock::policy {
 namespace {
 
@@ -21,6 +23,7 @@ file(std::string filename, std::string version, Seconds age)
   f.project = "litellm";
   f.filename = std::move(filename);
   f.version = std::move(version);
+  f.sha256 = Sha256::of(f.filename);
   f.upload_time = k_now - age;
   f.first_seen = k_now;
   return f;
@@ -29,11 +32,13 @@ file(std::string filename, std::string version, Seconds age)
 const storage::FileRecord k_old = file("litellm-1.82.6-py3-none-any.whl", "1.82.6", std::chrono::days{30});
 const storage::FileRecord k_new = file("litellm-1.82.7-py3-none-any.whl", "1.82.7", 1h);
 
+// A reviewer's decision; an approval covers the bytes it names (`seen`).
 Decision
-decision(DecisionAction action, std::string version = {}, std::string filename = {})
+decision(DecisionAction action, std::string version = {}, std::string filename = {}, std::vector<Sha256> seen = {})
 {
+  std::sort(seen.begin(), seen.end());
   return Decision{"litellm", std::move(version), std::move(filename), action, "alice", "looked at it",
-                  k_now - 5min};
+                  k_now - 5min, std::move(seen)};
 }
 
 Rule
@@ -142,18 +147,83 @@ TEST(Policy, BadSpecifierIsAConfigErrorNamingTheRule)
 
 TEST(Policy, ReviewerApproveReleasesEarlyAtReleaseAndFileScope)
 {
-  auto verdict = decide(k_new, {}, {decision(DecisionAction::approve, "1.82.7")});
+  auto verdict = decide(k_new, {}, {decision(DecisionAction::approve, "1.82.7", "", {k_new.sha256})});
   EXPECT_EQ(verdict.state, State::approved);
   EXPECT_EQ(verdict.reason, "approved by alice on 2026-03-24T09:55:00Z: looked at it");
-  EXPECT_EQ(decide(k_new, {}, {decision(DecisionAction::approve, "", k_new.filename)}).state, State::approved);
-  EXPECT_EQ(decide(k_new, {}, {decision(DecisionAction::approve, "1.82.8")}).state, State::quarantined);
+  EXPECT_EQ(decide(k_new, {}, {decision(DecisionAction::approve, "", k_new.filename, {k_new.sha256})}).state,
+            State::approved);
+  EXPECT_EQ(decide(k_new, {}, {decision(DecisionAction::approve, "1.82.8", "", {k_new.sha256})}).state,
+            State::quarantined);
+}
+
+TEST(Policy, AnApprovalCoversOnlyTheBytesItSaw)
+{
+  // Bypass 2: a file added to an approved release follows the policy again.
+  const auto approved = decision(DecisionAction::approve, "1.82.7", "", {k_new.sha256});
+  auto added = file("litellm-1.82.7.tar.gz", "1.82.7", 1h);
+  EXPECT_EQ(decide(added, {}, {approved}).state, State::quarantined);
+  // New bytes under the approved filename are not the bytes approved.
+  auto other_bytes = k_new;
+  other_bytes.sha256 = Sha256::of("other bytes");
+  EXPECT_EQ(decide(other_bytes, {}, {approved}).state, State::quarantined);
+  EXPECT_EQ(decide(other_bytes, {}, {decision(DecisionAction::approve, "", k_new.filename, {k_new.sha256})}).state,
+            State::quarantined);
+  // An approval that recorded nothing covers nothing.
+  EXPECT_EQ(decide(k_new, {}, {decision(DecisionAction::approve, "1.82.7")}).state, State::quarantined);
+  // covering_decision names the decision that speaks.
+  const std::vector<Decision> decisions{approved};
+  EXPECT_EQ(covering_decision(decisions, k_new), &decisions[0]);
+  EXPECT_EQ(covering_decision(decisions, added), nullptr);
+}
+
+TEST(Policy, BlocksCoverTheirScopeIncludingLaterFiles)
+{
+  auto added = file("litellm-1.82.7.tar.gz", "1.82.7", 1h);
+  EXPECT_EQ(decide(added, {}, {decision(DecisionAction::block, "1.82.7")}).state, State::blocked);
+  auto other_bytes = k_new;
+  other_bytes.sha256 = Sha256::of("other bytes");
+  EXPECT_EQ(decide(other_bytes, {}, {decision(DecisionAction::block, "", k_new.filename)}).state, State::blocked);
+}
+
+TEST(Policy, NewBytesUnderAKnownFilenameAreHeldUntilApprovedBySha256)
+{
+  // Bypass 1: old enough to pass the window, yet new bytes wait for a human.
+  auto changed = k_old;
+  changed.sha256 = Sha256::of("new bytes");
+  changed.replaces = k_old.sha256;
+  auto verdict = decide(changed);
+  EXPECT_EQ(verdict.state, State::held);
+  EXPECT_EQ(verdict.until, std::nullopt);
+  EXPECT_EQ(verdict.reason.rfind("content changed upstream: " + k_old.sha256.hex() + " -> " + changed.sha256.hex(), 0),
+            0u)
+    << verdict.reason;
+  EXPECT_EQ(decide(changed, {rule("litellm", RuleAction::allow)}).state, State::held) << "allow rules do not pass it";
+  EXPECT_EQ(decide(changed, {}, {decision(DecisionAction::approve, "", changed.filename, {k_old.sha256})}).state,
+            State::held)
+    << "approving the old bytes does not approve the new";
+  EXPECT_EQ(decide(changed, {}, {decision(DecisionAction::approve, "", changed.filename, {changed.sha256})}).state,
+            State::approved);
+}
+
+TEST(Policy, ABackdatedFileCountsItsAgeFromFirstSight)
+{
+  // Bypass 4: a new file of a known project claiming an upload-time 400 days ago.
+  auto backdated = file("litellm-1.82.9-py3-none-any.whl", "1.82.9", std::chrono::days{400});
+  backdated.first_seen = k_now - 1h;
+  backdated.backdated = true;
+  EXPECT_EQ(age_origin(backdated), k_now - 1h);
+  const auto verdict = decide(backdated);
+  EXPECT_EQ(verdict.state, State::quarantined);
+  EXPECT_EQ(verdict.until, k_now - 1h + std::chrono::days{7});
+  EXPECT_NE(verdict.reason.find("first seen 1h 0m ago"), std::string::npos) << verdict.reason;
 }
 
 TEST(Policy, ReleaseDecisionsMatchByNormalizedVersion)
 {
   auto f = k_new;
   f.version = "1.82.7.0";
-  EXPECT_EQ(decide(f, {}, {decision(DecisionAction::approve, release_key("1.82.7"))}).state, State::approved);
+  EXPECT_EQ(decide(f, {}, {decision(DecisionAction::approve, release_key("1.82.7"), "", {f.sha256})}).state,
+            State::approved);
   EXPECT_EQ(release_key("1.0RC1"), "1rc1");
   EXPECT_EQ(release_key("1.82.7.0"), "1.82.7");
   EXPECT_EQ(release_key("2!1.0.0.post1"), "2!1.post1");
@@ -164,7 +234,7 @@ TEST(Policy, ReleaseDecisionsMatchByNormalizedVersion)
 
 TEST(Policy, ReviewerBlockBeatsEverything)
 {
-  const std::vector<Decision> decisions{decision(DecisionAction::approve, "1.82.6"),
+  const std::vector<Decision> decisions{decision(DecisionAction::approve, "1.82.6", "", {k_old.sha256}),
                                         decision(DecisionAction::block, "", k_old.filename)};
   auto verdict = decide(k_old, {rule("litellm", RuleAction::allow)}, decisions);
   EXPECT_EQ(verdict.state, State::blocked);
@@ -178,7 +248,8 @@ TEST(Policy, ReviewerBlockBeatsEverything)
 TEST(Policy, DenyRuleBeatsReviewerApprove)
 {
   const auto verdict =
-    decide(k_new, {rule("litellm", RuleAction::block, "==1.82.7")}, {decision(DecisionAction::approve, "1.82.7")});
+    decide(k_new, {rule("litellm", RuleAction::block, "==1.82.7")},
+           {decision(DecisionAction::approve, "1.82.7", "", {k_new.sha256})});
   EXPECT_EQ(verdict.state, State::blocked);
 }
 
@@ -186,7 +257,8 @@ TEST(Policy, ReviewerApproveBeatsTheWindowAndAnAllowRuleNeedsNoApprove)
 {
   Rule slow = rule("litellm", RuleAction::none);
   slow.quarantine = std::chrono::days{90};
-  EXPECT_EQ(decide(k_old, {slow}, {decision(DecisionAction::approve, "1.82.6")}).state, State::approved);
+  EXPECT_EQ(decide(k_old, {slow}, {decision(DecisionAction::approve, "1.82.6", "", {k_old.sha256})}).state,
+            State::approved);
 }
 
 TEST(Policy, UpstreamTakedownBlocksUnlessConfiguredToKeep)
@@ -251,12 +323,24 @@ protected:
     }
   }
 
-  Verdict decide_with(std::size_t index, std::map<std::string, storage::FileChecks> checks, Options options = {},
-                      std::vector<Decision> decisions = {})
+  // Decides files[index] with these check records (by filename, of the file's bytes).
+  Verdict decide_with(std::size_t index, const std::map<std::string, storage::FileChecks>& checks,
+                      Options options = {}, std::vector<Decision> decisions = {})
   {
-    const ProjectHistory history(files, std::move(checks), k_now - std::chrono::days{20});
+    std::map<storage::FileKey, storage::FileChecks> by_file;
+    for (const auto& [filename, record] : checks) {
+      const auto it = std::find_if(files.begin(), files.end(), [&](const auto& f) { return f.filename == filename; });
+      by_file.emplace(storage::FileKey{filename, it == files.end() ? Sha256{} : it->sha256}, record);
+    }
+    const ProjectHistory history(files, std::move(by_file), k_now - std::chrono::days{20});
     const Policy policy(std::move(options));
     return policy.decide(files[index], ProjectContext{decisions, {}, &history}, k_now);
+  }
+
+  // Makes files[index] one that was older than the history horizon at the project's first sight.
+  void make_established(std::size_t index, int days_old = 400)
+  {
+    files[index].upload_time = k_now - std::chrono::days{days_old};
   }
 
   std::vector<storage::FileRecord> files;
@@ -290,14 +374,112 @@ TEST_F(HeldChecks, PublisherChangeIsHeldForRepositoryAndWorkflow)
   EXPECT_EQ(verdict.state, State::held);
 }
 
-TEST_F(HeldChecks, OneHoldDoesNotCascade)
+TEST_F(HeldChecks, TwoReleasesInARowWithoutProvenanceAreBothHeld)
 {
-  // 1.1 lost its provenance (held); 1.2 compares with 1.1, which carried none: not held.
+  // Bypass 3: 1.1 lost its provenance (held); 1.2 compares with the last verified release,
+  // 1.0, not with 1.1, which proves nothing.
   const std::map<std::string, storage::FileChecks> checks{{files[0].filename, verified_by("BerriAI/litellm")},
                                                           {files[1].filename, absent()},
                                                           {files[2].filename, absent()}};
   EXPECT_EQ(decide_with(1, checks).state, State::held);
-  EXPECT_EQ(decide_with(2, checks).state, State::approved);
+  const auto verdict = decide_with(2, checks);
+  EXPECT_EQ(verdict.state, State::held);
+  EXPECT_NE(verdict.reason.find("provenance regression: 1.0 was published"), std::string::npos) << verdict.reason;
+}
+
+TEST_F(HeldChecks, AHeldReleaseNeverBecomesTheBaseline)
+{
+  // A new publisher signs twice: the second is compared with 1.0, not with the held 1.1.
+  const std::map<std::string, storage::FileChecks> checks{{files[0].filename, verified_by("BerriAI/litellm")},
+                                                          {files[1].filename, verified_by("attacker/litellm")},
+                                                          {files[2].filename, verified_by("attacker/litellm")}};
+  EXPECT_EQ(decide_with(1, checks).state, State::held);
+  const auto verdict = decide_with(2, checks);
+  EXPECT_EQ(verdict.state, State::held);
+  EXPECT_NE(verdict.reason.find("1.0 came from GitHub BerriAI/litellm"), std::string::npos) << verdict.reason;
+}
+
+TEST_F(HeldChecks, AReleaseAReviewerApprovedBecomesTheBaseline)
+{
+  std::map<std::string, storage::FileChecks> checks{{files[0].filename, verified_by("BerriAI/litellm")},
+                                                    {files[1].filename, absent()},
+                                                    {files[2].filename, absent()}};
+  const std::vector<Decision> approved{decision(DecisionAction::approve, "1.1", "", {files[1].sha256})};
+  EXPECT_EQ(decide_with(1, checks, {}, approved).state, State::approved);
+  EXPECT_EQ(decide_with(2, checks, {}, approved).state, State::approved) << "1.1, approved without provenance";
+  // Approved with a new publisher: that publisher is the baseline from then on.
+  checks[files[1].filename] = verified_by("BerriAI/litellm-new");
+  checks[files[2].filename] = verified_by("BerriAI/litellm-new");
+  EXPECT_EQ(decide_with(2, checks, {}, approved).state, State::approved);
+  checks[files[2].filename] = verified_by("BerriAI/litellm");
+  EXPECT_EQ(decide_with(2, checks, {}, approved).state, State::held);
+}
+
+TEST_F(HeldChecks, NumericIdsTellARegisteredAgainNameApart)
+{
+  auto original = verified_by("BerriAI/litellm");
+  original.repository_id = "671269505";
+  original.owner_id = "121462774";
+  auto same = original;
+  auto squatter = original;
+  squatter.owner_id = "999";
+  auto without_ids = verified_by("BerriAI/litellm");
+  EXPECT_EQ(decide_with(1, {{files[0].filename, original}, {files[1].filename, same}}).state, State::approved);
+  const auto verdict = decide_with(1, {{files[0].filename, original}, {files[1].filename, squatter}});
+  EXPECT_EQ(verdict.state, State::held);
+  EXPECT_NE(verdict.reason.find("publisher changed"), std::string::npos) << verdict.reason;
+  EXPECT_EQ(decide_with(1, {{files[0].filename, original}, {files[1].filename, without_ids}}).state,
+            State::approved)
+    << "certificates without the IDs compare by names";
+}
+
+TEST_F(HeldChecks, PendingOrFailedHistoryIsNeverAPass)
+{
+  // 1.0's checks have not finished: 1.1 cannot be compared with anything yet.
+  auto verdict = decide_with(1, {{files[1].filename, absent()}});
+  EXPECT_EQ(verdict.state, State::quarantined) << verdict.reason;
+  EXPECT_NE(verdict.reason.find("checks pending"), std::string::npos) << verdict.reason;
+  // Established history: its newest release is the baseline, checked; until then, pending.
+  make_established(0);
+  verdict = decide_with(1, {{files[1].filename, absent()}});
+  EXPECT_EQ(verdict.state, State::quarantined);
+  EXPECT_NE(verdict.reason.find("1.0, the release this one is compared with"), std::string::npos) << verdict.reason;
+  EXPECT_EQ(decide_with(0, {}).state, State::approved) << "established history itself is approved on age";
+  // Its checks failed for good: later files are held, not pending forever.
+  auto failed = storage::FileChecks{};
+  failed.gave_up = true;
+  failed.failure = "provenance: upstream answered 503";
+  verdict = decide_with(1, {{files[0].filename, failed}, {files[1].filename, absent()}});
+  EXPECT_EQ(verdict.state, State::held);
+  EXPECT_NE(verdict.reason.find("history unverifiable"), std::string::npos) << verdict.reason;
+  EXPECT_NE(verdict.reason.find("upstream answered 503"), std::string::npos) << verdict.reason;
+  // A file whose own checks failed for good is held too.
+  verdict = decide_with(1, {{files[0].filename, absent()}, {files[1].filename, failed}});
+  EXPECT_EQ(verdict.state, State::held);
+  EXPECT_NE(verdict.reason.find("checks failed: provenance: upstream answered 503"), std::string::npos)
+    << verdict.reason;
+}
+
+TEST_F(HeldChecks, ChecksAreNeededForTheBaselineAndNewerFilesOnly)
+{
+  for (int i = 0; i < 30; ++i) {
+    files.push_back(file("litellm-0." + std::to_string(i) + ".tar.gz", "0." + std::to_string(i),
+                         std::chrono::days{500 - i}));
+  }
+  make_established(0, 100); // 1.0: the newest release older than the horizon at first sight
+  const Policy policy(Options{});
+  const auto needed = policy.checks_needed(files, k_now - std::chrono::days{20});
+  ASSERT_EQ(needed.size(), files.size());
+  EXPECT_TRUE(needed[0]) << "the baseline";
+  EXPECT_TRUE(needed[1]);
+  EXPECT_TRUE(needed[2]);
+  EXPECT_EQ(std::count(needed.begin(), needed.end(), true), 3);
+  Options required;
+  Rule rule_required = rule("litellm", RuleAction::none);
+  rule_required.require_provenance = true;
+  required.rules = {rule_required};
+  const auto all = Policy(required).checks_needed(files, k_now - std::chrono::days{20});
+  EXPECT_EQ(std::count(all.begin(), all.end(), true), static_cast<long>(files.size()));
 }
 
 TEST_F(HeldChecks, InvalidProvenanceIsHeldWhateverTheAge)
@@ -351,10 +533,11 @@ TEST_F(HeldChecks, PendingChecksKeepAnAgedFileQuarantinedWithoutUntil)
 
 TEST_F(HeldChecks, NewlyAddedExecutablePthIsHeldAndNamed)
 {
+  const std::string setuptools = Sha256::of("import os; var = 'SETUPTOOLS_USE_DISTUTILS'").hex();
   auto before = absent();
-  before.executable_pth = {"distutils-precedence.pth"};
+  before.executable_pth = {{"distutils-precedence.pth", setuptools}};
   auto after = absent();
-  after.executable_pth = {"distutils-precedence.pth", "litellm_init.pth"};
+  after.executable_pth = {{"distutils-precedence.pth", setuptools}, {"litellm_init.pth", Sha256::of("x").hex()}};
   const auto verdict = decide_with(1, {{files[0].filename, before}, {files[1].filename, after}});
   EXPECT_EQ(verdict.state, State::held);
   EXPECT_NE(verdict.reason.find("litellm_init.pth"), std::string::npos) << verdict.reason;
@@ -364,11 +547,25 @@ TEST_F(HeldChecks, NewlyAddedExecutablePthIsHeldAndNamed)
     << "a first release has nothing to compare with";
 }
 
+TEST_F(HeldChecks, NewCodeInAnExistingPthIsHeld)
+{
+  auto before = absent();
+  before.executable_pth = {{"distutils-precedence.pth", Sha256::of("import os; setuptools").hex()}};
+  auto after = absent();
+  after.executable_pth = {{"distutils-precedence.pth", Sha256::of("import os; exfiltrate()").hex()}};
+  const auto verdict = decide_with(1, {{files[0].filename, before}, {files[1].filename, after}});
+  EXPECT_EQ(verdict.state, State::held);
+  EXPECT_NE(verdict.reason.find("changes code that runs at every Python start: distutils-precedence.pth"),
+            std::string::npos)
+    << verdict.reason;
+}
+
 TEST_F(HeldChecks, ReviewerApproveReleasesAHeldFileAndBlockBeatsIt)
 {
   const std::map<std::string, storage::FileChecks> checks{{files[0].filename, verified_by("BerriAI/litellm")},
                                                           {files[1].filename, absent()}};
-  EXPECT_EQ(decide_with(1, checks, {}, {decision(DecisionAction::approve, "1.1")}).state, State::approved);
+  EXPECT_EQ(decide_with(1, checks, {}, {decision(DecisionAction::approve, "1.1", "", {files[1].sha256})}).state,
+            State::approved);
   EXPECT_EQ(decide_with(1, checks, {}, {decision(DecisionAction::block, "1.1")}).state, State::blocked);
 }
 

@@ -30,6 +30,9 @@ full_file()
   r.url = "https://files.pythonhosted.org/packages/ab/cd/litellm-1.82.7-py3-none-any.whl";
   r.removed_upstream = at(1774400000);
   r.provenance_url = "https://pypi.org/integrity/litellm/1.82.7/litellm-1.82.7-py3-none-any.whl/provenance";
+  r.replaces = Sha256::of("the bytes before");
+  r.replaced_upstream = at(1774500000);
+  r.backdated = true;
   return r;
 }
 
@@ -130,7 +133,7 @@ TEST(Codec, layout_is_version_byte_then_little_endian_fields)
 {
   const std::string value = encode(BlobRecord{0x0102030405060708ULL, at(1)});
   ASSERT_EQ(value.size(), 1U + 8 + 8);
-  EXPECT_EQ(value[0], '\x02');
+  EXPECT_EQ(value[0], '\x03');
   EXPECT_EQ(value.substr(1, 8), std::string("\x08\x07\x06\x05\x04\x03\x02\x01", 8));
   EXPECT_EQ(value.substr(9, 8), std::string("\x01\0\0\0\0\0\0\0", 8));
 }
@@ -165,7 +168,7 @@ TEST(Codec, trailing_bytes_are_rejected)
 
 TEST(Codec, unknown_version_is_rejected)
 {
-  for (const char version : {'\0', '\x03', '\xff'}) {
+  for (const char version : {'\0', '\x04', '\xff'}) {
     std::string value = encode(full_file());
     value[0] = version;
     EXPECT_FALSE(decode_file(value));
@@ -175,33 +178,66 @@ TEST(Codec, unknown_version_is_rejected)
   }
 }
 
-// A value as version 1 wrote it: version 2 added the provenance URL, whose presence byte (0
-// when absent) ends a file record, and so a listing.
+// A file record (or listing) without version 3's fields as `version` wrote it: version 3
+// appended replaces and replaced_upstream (presence bytes, 0 when absent) and backdated (0);
+// version 2 the provenance URL's presence byte before them.
 std::string
-as_version_1(std::string value)
+as_version(std::string value, char version)
 {
-  EXPECT_EQ(value.back(), '\0');
-  value.pop_back();
-  value[0] = '\x01';
+  for (int i = version == '\x01' ? 4 : 3; i > 0; --i) {
+    EXPECT_EQ(value.back(), '\0');
+    value.pop_back();
+  }
+  value[0] = version;
   return value;
 }
 
-TEST(Codec, version_1_file_records_are_still_read)
+FileRecord
+without_version_3_fields(FileRecord r)
 {
-  auto r = full_file();
+  r.replaces.reset();
+  r.replaced_upstream.reset();
+  r.backdated = false;
+  return r;
+}
+
+TEST(Codec, version_1_and_2_file_records_are_still_read)
+{
+  auto r = without_version_3_fields(full_file());
   r.provenance_url.reset();
-  const std::string value = as_version_1(encode(r));
-  const auto decoded = decode_file(value);
-  ASSERT_TRUE(decoded);
-  EXPECT_EQ(*decoded, r);
-  // A version 1 value with version 2's extra byte is not version 1.
-  EXPECT_FALSE(decode_file(value + '\0'));
-  // Listings (and snapshot listings) hold file records too.
-  Listing listing{ProjectRecord{}, {r}};
-  listing.project.name = "litellm";
-  const auto old = decode_listing(as_version_1(encode(listing)));
-  ASSERT_TRUE(old);
-  EXPECT_EQ(old->files, listing.files);
+  for (const char version : {'\x01', '\x02'}) {
+    const std::string value = as_version(encode(r), version);
+    const auto decoded = decode_file(value);
+    ASSERT_TRUE(decoded) << int(version);
+    EXPECT_EQ(*decoded, r);
+    // An old value with the next version's extra byte is not that version.
+    EXPECT_FALSE(decode_file(value + '\0'));
+    // Listings (and snapshot listings) hold file records too.
+    Listing listing{ProjectRecord{}, {r}};
+    listing.project.name = "litellm";
+    const auto old = decode_listing(as_version(encode(listing), version));
+    ASSERT_TRUE(old);
+    EXPECT_EQ(old->files, listing.files);
+  }
+}
+
+TEST(Codec, version_2_decisions_and_checks_are_read_without_the_bytes_they_bind)
+{
+  Decision decision{"litellm", "1.82.7", "", DecisionAction::approve, "alice", "reviewed", at(5),
+                    {Sha256::of("a"), Sha256::of("b")}};
+  EXPECT_EQ(decode_decision(encode(decision)), decision);
+  std::string old = encode(Decision{decision.project, decision.version, "", decision.action, decision.actor,
+                                    decision.reason, decision.time, {}});
+  old.resize(old.size() - 4); // the empty list's count
+  old[0] = '\x02';
+  const auto read = decode_decision(old);
+  ASSERT_TRUE(read);
+  EXPECT_TRUE(read->sha256s.empty());
+  EXPECT_EQ(read->reason, "reviewed");
+  // A count beyond the value is corruption, not an allocation.
+  std::string lying = encode(decision);
+  lying.replace(lying.size() - 4 - 64, 4, "\xff\xff\xff\x7f");
+  EXPECT_FALSE(decode_decision(lying));
 }
 
 TEST(Codec, huge_string_length_is_rejected_without_allocating)

@@ -3,6 +3,7 @@
 
 #include <airlock/storage/fsck.hpp>
 
+#include "keys.hpp"
 #include "lmdb.hpp"
 #include "testutil.hpp"
 
@@ -349,10 +350,10 @@ TEST_F(FsckTest, dangling_and_missing_sha256_rows_are_fixed)
   with_table(
     "files_by_sha256",
     [&](lmdb::WriteTxn& txn, const lmdb::Table& table) {
-      txn.put_dup(table, sha_key(ghost), "ghost\0ghost-1.0.tar.gz"s); // no such file
-      txn.put_dup(table, sha_key(ghost), "p\0p-1.0.tar.gz"s);         // a file with other bytes
-      txn.put_dup(table, "short", "p\0p-1.0.tar.gz"s);                // not a sha256
-      EXPECT_TRUE(txn.del_dup(table, sha_key(unindexed), "p\0p-2.0.tar.gz"s));
+      txn.put_dup(table, sha_key(ghost), keys::file("ghost", "ghost-1.0.tar.gz", ghost)); // no such file
+      txn.put_dup(table, sha_key(ghost), keys::file("p", "p-1.0.tar.gz", kept));          // other bytes
+      txn.put_dup(table, "short", keys::file("p", "p-1.0.tar.gz", kept));                 // not a sha256
+      EXPECT_TRUE(txn.del_dup(table, sha_key(unindexed), keys::file("p", "p-2.0.tar.gz", unindexed)));
     },
     lmdb::Dup::sorted);
   reopen();
@@ -362,7 +363,7 @@ TEST_F(FsckTest, dangling_and_missing_sha256_rows_are_fixed)
   const std::string ghost_key = "files_by_sha256 key " + ghost.hex();
   // Rows come in key order, after the file records.
   ASSERT_EQ(report.problems.size(), 4U);
-  EXPECT_EQ(summary(report)[0], "missing-row files key p\\0p-2.0.tar.gz");
+  EXPECT_EQ(summary(report)[0], "missing-row files key p\\0p-2.0.tar.gz\\0" + unindexed.hex());
   auto rows = summary(report);
   rows.erase(rows.begin());
   std::sort(rows.begin(), rows.end());
@@ -374,8 +375,10 @@ TEST_F(FsckTest, dangling_and_missing_sha256_rows_are_fixed)
             fmt::format("no files_by_sha256 row for its sha256 {}; --repair adds it", unindexed.hex()));
   EXPECT_EQ(report.problems[1].detail, "key is not a sha256; --repair drops the row");
   EXPECT_EQ(report.problems[2].detail,
-            fmt::format("names file p\\0p-1.0.tar.gz, whose sha256 is {}; --repair drops the row", kept.hex()));
-  EXPECT_EQ(report.problems[3].detail, "names missing file ghost\\0ghost-1.0.tar.gz; --repair drops the row");
+            fmt::format("names file p\\0p-1.0.tar.gz\\0{}, whose sha256 is {}; --repair drops the row", kept.hex(),
+                        kept.hex()));
+  EXPECT_EQ(report.problems[3].detail,
+            fmt::format("names missing file ghost\\0ghost-1.0.tar.gz\\0{}; --repair drops the row", ghost.hex()));
   EXPECT_FALSE(report.ok());
 
   report = check(Repair::yes);

@@ -227,9 +227,17 @@ TEST_F(ReviewStoreTest, blocks_and_takedowns_record_snapshot_withholds_with_thei
                    }));
 }
 
-TEST_F(ReviewStoreTest, checks_round_trip_per_file)
+TEST_F(ReviewStoreTest, checks_round_trip_per_file_and_bytes)
 {
   auto store = open();
+  FileRecord wheel;
+  wheel.project = "litellm";
+  wheel.filename = "litellm-1.0-py3-none-any.whl";
+  wheel.sha256 = Sha256::of("old bytes");
+  FileRecord other_bytes = wheel;
+  other_bytes.sha256 = Sha256::of("new bytes");
+  FileRecord other_file = wheel;
+  other_file.filename = "litellm-2.0-py3-none-any.whl";
   FileChecks checks;
   checks.provenance = ProvenanceState::verified;
   checks.publisher_kind = "GitHub";
@@ -238,15 +246,20 @@ TEST_F(ReviewStoreTest, checks_round_trip_per_file)
   checks.signed_at = at(3);
   checks.document = R"({"version":1})";
   checks.inspected = true;
-  checks.executable_pth = {"litellm_init.pth"};
+  checks.executable_pth = {{"litellm_init.pth", Sha256::of("import os").hex()}};
   checks.top_level = {"litellm"};
   checks.checked_at = at(4);
-  store->put_checks("litellm", "litellm-1.0-py3-none-any.whl", checks);
-  EXPECT_EQ(store->file_checks("litellm", "litellm-1.0-py3-none-any.whl"), checks);
-  EXPECT_FALSE(store->file_checks("litellm", "litellm-2.0-py3-none-any.whl"));
+  checks.repository_id = "12345";
+  checks.owner_id = "678";
+  checks.inspected_by_range = true;
+  store->put_checks(wheel, checks);
+  EXPECT_EQ(store->file_checks(wheel), checks);
+  // What was found belongs to the bytes it was found in: other bytes under the name have none.
+  EXPECT_FALSE(store->file_checks(other_bytes));
+  EXPECT_FALSE(store->file_checks(other_file));
   const auto all = store->checks("litellm");
   ASSERT_EQ(all.size(), 1u);
-  EXPECT_EQ(all.begin()->first, "litellm-1.0-py3-none-any.whl");
+  EXPECT_EQ(all.begin()->first, (FileKey{wheel.filename, wheel.sha256}));
   EXPECT_TRUE(store->checks("lite").empty());
   EXPECT_EQ(codec::decode_checks(codec::encode(checks)), checks);
   auto bytes = codec::encode(checks);

@@ -1,5 +1,6 @@
 #include <airlock/storage/store.hpp>
 
+#include "keys.hpp"
 #include "lmdb.hpp"
 #include "testutil.hpp"
 
@@ -229,7 +230,7 @@ TEST_F(StoreTest, removed_file_is_kept_and_cleared_when_it_returns)
                     }));
 }
 
-TEST_F(StoreTest, file_by_sha256_follows_listing_changes)
+TEST_F(StoreTest, new_bytes_under_a_known_filename_are_a_new_file)
 {
   const auto original = file("p-1.0.tar.gz", "original bytes");
   (void)m_store->put_listing(project("p"), {original, file("p-2.0.tar.gz")}, at(1));
@@ -237,18 +238,77 @@ TEST_F(StoreTest, file_by_sha256_follows_listing_changes)
   EXPECT_EQ(m_store->file_by_sha256(original.sha256)->filename, "p-1.0.tar.gz");
   EXPECT_EQ(m_store->file_by_sha256(original.sha256)->project, "p");
 
-  // Upstream now declares other bytes under the same name: the old hash no longer resolves.
+  // Upstream now declares other bytes under the same name: a new file, with its own clock,
+  // that names what it replaces; the old bytes stay, marked replaced, not removed.
   const auto replaced = file("p-1.0.tar.gz", "replaced bytes");
-  (void)m_store->put_listing(project("p"), {replaced, file("p-2.0.tar.gz")}, at(2));
-  EXPECT_FALSE(m_store->file_by_sha256(original.sha256));
-  ASSERT_TRUE(m_store->file_by_sha256(replaced.sha256));
-  EXPECT_EQ(m_store->file_by_sha256(replaced.sha256)->first_seen, at(1));
+  const auto listing = m_store->put_listing(project("p", at(2)), {replaced, file("p-2.0.tar.gz")}, at(2));
+  ASSERT_EQ(listing.files.size(), 3u);
+  const auto old = m_store->file_by_sha256(original.sha256);
+  ASSERT_TRUE(old);
+  EXPECT_EQ(old->first_seen, at(1));
+  EXPECT_EQ(old->replaced_upstream, at(2));
+  EXPECT_FALSE(old->removed_upstream);
+  const auto now = m_store->file_by_sha256(replaced.sha256);
+  ASSERT_TRUE(now);
+  EXPECT_EQ(now->first_seen, at(2));
+  EXPECT_EQ(now->replaces, original.sha256);
+  EXPECT_FALSE(now->replaced_upstream);
+  const auto audit = m_store->audit("p", std::nullopt, 10);
+  ASSERT_EQ(audit.size(), 1u);
+  EXPECT_EQ(audit[0].action, "upstream-content-change");
+  EXPECT_EQ(audit[0].actor, "upstream");
+  EXPECT_EQ(audit[0].reason,
+            fmt::format("content changed upstream: {} -> {}", original.sha256.hex(), replaced.sha256.hex()));
 
-  // A file removed upstream is still found, with its removal mark, for policy to judge.
-  (void)m_store->put_listing(project("p"), {file("p-2.0.tar.gz")}, at(3));
-  const auto removed = m_store->file_by_sha256(replaced.sha256);
-  ASSERT_TRUE(removed);
-  EXPECT_EQ(removed->removed_upstream, at(3));
+  // A refresh that lists the same keeps every fact, and writes no second audit entry.
+  (void)m_store->put_listing(project("p", at(3)), {replaced, file("p-2.0.tar.gz")}, at(3));
+  EXPECT_EQ(m_store->file_by_sha256(replaced.sha256)->first_seen, at(2));
+  EXPECT_EQ(m_store->file_by_sha256(replaced.sha256)->replaces, original.sha256);
+  EXPECT_EQ(m_store->file_by_sha256(original.sha256)->replaced_upstream, at(2));
+  EXPECT_EQ(m_store->audit("p", std::nullopt, 10).size(), 1u);
+
+  // Upstream going back to the old bytes lists them again; the new ones are the replaced ones.
+  (void)m_store->put_listing(project("p", at(4)), {original, file("p-2.0.tar.gz")}, at(4));
+  EXPECT_FALSE(m_store->file_by_sha256(original.sha256)->replaced_upstream);
+  EXPECT_EQ(m_store->file_by_sha256(replaced.sha256)->replaced_upstream, at(4));
+
+  // A filename gone from the listing is a removal, of every bytes it had.
+  (void)m_store->put_listing(project("p", at(5)), {file("p-2.0.tar.gz")}, at(5));
+  EXPECT_EQ(m_store->file_by_sha256(original.sha256)->removed_upstream, at(5));
+  EXPECT_EQ(m_store->file_by_sha256(replaced.sha256)->removed_upstream, at(5));
+  const auto removals = m_store->audit("p", at(5), 10);
+  ASSERT_EQ(removals.size(), 1u) << "one removal entry, for the listed bytes";
+  EXPECT_EQ(removals[0].action, "upstream-removal");
+}
+
+TEST_F(StoreTest, a_new_file_older_than_the_last_fetch_is_backdated)
+{
+  (void)m_store->put_listing(project("p", at(100)), {file("p-1.0.tar.gz")}, at(100));
+  auto old_claim = file("p-0.9.tar.gz");
+  old_claim.upload_time = at(100) - std::chrono::days{400};
+  auto fresh = file("p-2.0.tar.gz");
+  fresh.upload_time = at(150);
+  (void)m_store->put_listing(project("p", at(200)), {file("p-1.0.tar.gz"), old_claim, fresh}, at(200));
+  const auto backdated = m_store->file_by_sha256(old_claim.sha256);
+  ASSERT_TRUE(backdated);
+  EXPECT_TRUE(backdated->backdated);
+  EXPECT_EQ(backdated->first_seen, at(200));
+  EXPECT_FALSE(m_store->file_by_sha256(fresh.sha256)->backdated);
+  const auto audit = m_store->audit("p", std::nullopt, 10);
+  ASSERT_EQ(audit.size(), 1u);
+  EXPECT_EQ(audit[0].action, "upload-time-backdated");
+  EXPECT_EQ(audit[0].filename, "p-0.9.tar.gz");
+  EXPECT_NE(audit[0].reason.find("upload-time older than first sight"), std::string::npos) << audit[0].reason;
+  // The mark stays with the bytes.
+  (void)m_store->put_listing(project("p", at(300)), {file("p-1.0.tar.gz"), old_claim, fresh}, at(300));
+  EXPECT_TRUE(m_store->file_by_sha256(old_claim.sha256)->backdated);
+
+  // At a project's first sight nothing is backdated: old files are its history.
+  (void)m_store->put_listing(project("q", at(100)), {old_claim}, at(100));
+  EXPECT_FALSE(m_store->file_by_sha256(old_claim.sha256, "p-0.9.tar.gz")->project.empty());
+  const auto q = m_store->listing("q");
+  ASSERT_TRUE(q);
+  EXPECT_FALSE(q->files.at(0).backdated);
 }
 
 TEST_F(StoreTest, same_bytes_in_two_projects_keep_both_index_rows)
@@ -259,11 +319,10 @@ TEST_F(StoreTest, same_bytes_in_two_projects_keep_both_index_rows)
   (void)m_store->put_listing(project("b"), {b}, at(1));
   ASSERT_TRUE(m_store->file_by_sha256(a.sha256));
 
-  // a's file changes bytes; b's identical file must still be found by the shared hash.
+  // a's file changes bytes; both projects' rows of the shared hash stay.
   (void)m_store->put_listing(project("a"), {file("a-1.0.tar.gz", "different")}, at(2));
-  const auto found = m_store->file_by_sha256(a.sha256);
-  ASSERT_TRUE(found);
-  EXPECT_EQ(found->project, "b");
+  EXPECT_EQ(m_store->file_by_sha256(a.sha256, "b-1.0.tar.gz")->project, "b");
+  EXPECT_EQ(m_store->file_by_sha256(a.sha256, "a-1.0.tar.gz")->replaced_upstream, at(2));
   EXPECT_EQ(m_store->file_by_sha256(Sha256::of("different"))->project, "a");
 }
 
@@ -326,6 +385,7 @@ TEST_F(StoreTest, a_failed_put_listing_writes_nothing)
       project("p", at(9)), {file("p-2.0.tar.gz"), file(std::string(600, 'x'))}, at(2));
   });
   EXPECT_NE(message.find("cannot write files key p\\0xxx"), std::string::npos) << message;
+  EXPECT_NE(message.find(Sha256::of(std::string(600, 'x')).hex()), std::string::npos) << message;
   const auto stored = m_store->listing("p");
   ASSERT_TRUE(stored);
   EXPECT_EQ(stored->project.fetched_at, at(0));
@@ -465,7 +525,7 @@ TEST_F(StoreTest, corrupt_values_throw_naming_table_and_key)
     std::string value(*txn.get(projects, "vers"));
     value[0] = '\x09'; // a format version that does not exist
     txn.put(projects, "vers", value);
-    const std::string file_key = "trunc\0trunc-1.0.tar.gz"s;
+    const std::string file_key = keys::file("trunc", "trunc-1.0.tar.gz", Sha256::of("trunc-1.0.tar.gz"));
     value = std::string(*txn.get(files, file_key));
     txn.put(files, file_key, value.substr(0, value.size() - 1));
     const auto empty = Sha256::of("");
@@ -473,7 +533,8 @@ TEST_F(StoreTest, corrupt_values_throw_naming_table_and_key)
     txn.put(blobs, blob_key, "\x01");
     // Well-formed values under keys they do not belong to.
     txn.put(projects, "alias", std::string(*txn.get(projects, "good")));
-    txn.put(files, "good\0other-1.0.tar.gz"s, std::string(*txn.get(files, "good\0good-1.0.tar.gz"s)));
+    txn.put(files, keys::file("good", "other-1.0.tar.gz", Sha256::of("good-1.0.tar.gz")),
+            std::string(*txn.get(files, keys::file("good", "good-1.0.tar.gz", Sha256::of("good-1.0.tar.gz")))));
     txn.commit();
   }
   m_store.emplace(options());
@@ -481,20 +542,20 @@ TEST_F(StoreTest, corrupt_values_throw_naming_table_and_key)
   EXPECT_EQ(m_store->project("good")->name, "good");
   EXPECT_EQ(error_of([&] { (void)m_store->project("alias"); }), "corrupt record in table projects key alias");
   EXPECT_EQ(error_of([&] { (void)m_store->listing("good"); }),
-            "corrupt record in table files key good\\0other-1.0.tar.gz");
+            "corrupt record in table files key good\\0other-1.0.tar.gz\\0" + Sha256::of("good-1.0.tar.gz").hex());
   EXPECT_EQ(error_of([&] { (void)m_store->project("vers"); }), "corrupt record in table projects key vers");
   EXPECT_EQ(error_of([&] { (void)m_store->listing("vers"); }), "corrupt record in table projects key vers");
   EXPECT_EQ(error_of([&] { (void)m_store->listing("trunc"); }),
-            "corrupt record in table files key trunc\\0trunc-1.0.tar.gz");
+            "corrupt record in table files key trunc\\0trunc-1.0.tar.gz\\0" + Sha256::of("trunc-1.0.tar.gz").hex());
   EXPECT_EQ(error_of([&] { (void)m_store->file_by_sha256(Sha256::of("trunc-1.0.tar.gz")); }),
-            "corrupt record in table files key trunc\\0trunc-1.0.tar.gz");
+            "corrupt record in table files key trunc\\0trunc-1.0.tar.gz\\0" + Sha256::of("trunc-1.0.tar.gz").hex());
   EXPECT_EQ(error_of([&] { (void)m_store->blob(Sha256::of("")); }),
             "corrupt record in table blobs key " + Sha256::of("").hex());
   EXPECT_EQ(error_of([&] { (void)m_store->blob_records(); }),
             "corrupt record in table blobs key " + Sha256::of("").hex());
   // A corrupt record also stops a write that would build on it, rather than overwriting it.
   EXPECT_EQ(error_of([&] { (void)m_store->put_listing(project("trunc"), {}, at(2)); }),
-            "corrupt record in table files key trunc\\0trunc-1.0.tar.gz");
+            "corrupt record in table files key trunc\\0trunc-1.0.tar.gz\\0" + Sha256::of("trunc-1.0.tar.gz").hex());
 }
 
 TEST_F(StoreTest, readers_on_other_threads_run_alongside_the_writer)

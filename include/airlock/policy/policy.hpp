@@ -55,39 +55,45 @@ struct Options
   std::vector<Rule> rules;
 };
 
-// The time a file's age counts from: upstream's upload-time, else when Airlock first saw it.
+// The time a file's age counts from: upstream's upload-time, else when Airlock first saw it;
+// from first sight for a backdated file (one that claimed to predate what Airlock had seen).
 Time age_origin(const storage::FileRecord& file);
 
 // The release a file belongs to, as decisions name it: the normalized PEP 440 version, or
 // the version as written when it is not PEP 440 (empty when the filename has none).
 std::string release_key(std::string_view version);
 
-// What the background checks found for one project, arranged so that decide() can compare a
-// file with the release just before it (by PEP 440 order, whatever that release's state).
-// Built once per project from its files and check records; immutable afterwards.
+// Returns the decision that speaks for a file: a block covering it (release- or project-wide
+// blocks cover every file, later ones included), else the narrowest approval that names its
+// sha256; nullptr when none does.
+const storage::Decision* covering_decision(std::span<const storage::Decision> decisions,
+                                           const storage::FileRecord& file);
+
+// What the background checks found for one project, with its files: decide() compares each
+// file with the baseline that the releases before it established. Built once per project;
+// immutable afterwards.
 class ProjectHistory
 {
 public:
-  ProjectHistory(std::span<const storage::FileRecord> files, std::map<std::string, storage::FileChecks> checks,
+  ProjectHistory(std::span<const storage::FileRecord> files, std::map<storage::FileKey, storage::FileChecks> checks,
                  Time project_first_seen);
   ~ProjectHistory();
   ProjectHistory(ProjectHistory&&) noexcept;
   ProjectHistory& operator=(ProjectHistory&&) noexcept;
 
-  // What one release carried, all its files together.
+  // What one release carried, all its files together (for a reviewer's eyes).
   struct Release
   {
     std::string version;                // normalized, as a human reads it
-    bool verified = false;              // some file carried verified provenance
-    storage::FileChecks publisher;      // the first verified file's record (publisher fields)
-    std::vector<std::string> executable_pth;
     std::vector<std::string> top_level;
   };
 
-  // The check record of a file; nullptr while none exists (checks pending).
-  const storage::FileChecks* checks(std::string_view filename) const;
+  // The check record of a file's bytes; nullptr while none exists (checks pending).
+  const storage::FileChecks* checks(const storage::FileRecord& file) const;
   // The release just before this version; nullptr for the first one, or an unparseable version.
   const Release* preceding(std::string_view version) const;
+  // The project's files, as given.
+  std::span<const storage::FileRecord> files() const;
   Time project_first_seen() const { return m_first_seen; }
 
 private:
@@ -117,17 +123,42 @@ public:
   Policy(Policy&&) noexcept;
   Policy& operator=(Policy&&) noexcept;
 
-  // Decides one file. Pure: no I/O; `now` is injected. Precedence: a reviewer's block, a
-  // deny rule, an upstream takedown, a reviewer's approve, held checks (invalid or required
-  // provenance at any age; for files newer than the history horizon also pending checks,
-  // provenance regression, publisher change and a newly added executable .pth), then allow
-  // rules and the quarantine window.
+  // Decides every file of a project: verdicts[i] is files[i]'s. Releases are decided oldest
+  // first (PEP 440 order), each compared with the baseline those before it established: for
+  // provenance, the newest approved release whose provenance verified, or one a reviewer
+  // approved; for contents, the newest approved release. Pure: no I/O; `now` is injected.
+  // Precedence per file: a reviewer's block, a deny rule, an upstream takedown, a reviewer's
+  // approve (of these bytes), a content change upstream, held checks (invalid or required
+  // provenance at any age; for files newer than the history horizon also failed or pending
+  // checks and baselines, provenance regression, publisher change, new or changed startup
+  // code), then allow rules and the quarantine window.
+  std::vector<Verdict> decide_all(std::span<const storage::FileRecord> files, const ProjectContext& project,
+                                  Time now) const;
+  // Decides one file of project.history's files (or, without history, on its own).
   Verdict decide(const storage::FileRecord& file, const ProjectContext& project, Time now) const;
+  // Returns, per file, whether background checks must look at it: files newer than the
+  // history horizon at the project's first sight, the newest release older than it (the
+  // baseline of what follows), and every file of a project under require_provenance.
+  std::vector<bool> checks_needed(std::span<const storage::FileRecord> files, Time project_first_seen) const;
 
   const Options& options() const { return m_options; }
 
 private:
   struct CompiledRule;
+  struct Baselines;
+  // What the held checks say: a held verdict, or why approval must wait ("" = nothing).
+  struct Checked
+  {
+    std::optional<Verdict> held;
+    std::string pending;
+  };
+  Checked held_checks(const storage::FileRecord& file, const ProjectHistory& history, const Baselines* baselines,
+                      bool provenance_required) const;
+  Verdict decide_one(const storage::FileRecord& file, const ProjectContext& project, const Baselines* baselines,
+                     Time now) const;
+  bool established(const storage::FileRecord& file, Time project_first_seen) const;
+  bool provenance_required(const storage::FileRecord& file) const;
+
   Options m_options;
   std::vector<CompiledRule> m_rules;
 };

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <airlock/storage/records.hpp>
 #include <airlock/util/error.hpp>
 
 #include <cstddef>
@@ -85,14 +86,9 @@ std::vector<std::string> pth_files(const std::vector<ZipEntry>& entries);
 // usercustomize.py or their packages' __init__.py.
 std::vector<std::string> startup_files(const std::vector<ZipEntry>& entries);
 
-// A file that runs at every Python start, with a digest of what it runs.
-struct StartupFile
-{
-  std::string name;   // as installed in site-packages
-  std::string sha256; // lowercase hex of the content; "" when the content could not be read
-
-  friend bool operator==(const StartupFile&, const StartupFile&) = default;
-};
+// A file that runs at every Python start, with a digest of what it runs: the record the
+// background checks keep (name as installed in site-packages; sha256 "" when unreadable).
+using StartupFile = storage::StartupFile;
 
 // What inspection compares between releases. Names are as installed in site-packages, so a
 // .pth moved from the root to <name>-<version>.data/purelib/ is the same file.

@@ -42,7 +42,7 @@ struct Config
 {
   ServerOptions server;
   UpstreamOptions upstream;
-  storage::Options storage;
+  storage::Options storage{.release_key = policy::release_key};
   policy::Options policy;
   ProvenanceOptions provenance;
   AuthOptions auth;

@@ -26,6 +26,8 @@ public:
   [[nodiscard]] Expected<void> write(std::span<const std::byte> data);
   [[nodiscard]] Expected<void> write(std::string_view data);
   std::uint64_t size() const { return m_size; }
+  // The temp file's descriptor, to read back what was written (pread); valid until commit().
+  int fd() const { return m_fd.get(); }
   // Finishes hashing; returns the digest of everything written. Call once, before commit().
   Sha256 digest();
   // fsyncs the temp file, renames it to its content address, fsyncs the directory.

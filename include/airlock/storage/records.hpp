@@ -10,7 +10,9 @@
 
 namespace airlock::storage {
 
-// One distribution file as upstream listed it, plus what Airlock observed about it.
+// One distribution file as upstream listed it, plus what Airlock observed about it. A file is
+// its bytes: (project, filename, sha256) is its key, so new bytes under a known filename are
+// another record, with a clock and checks of their own.
 struct FileRecord
 {
   std::string project;  // PEP 503-normalized project name
@@ -28,8 +30,27 @@ struct FileRecord
   // PEP 740: the provenance URL upstream listed for the file; "" when it listed null (no
   // provenance), nullopt when it said nothing (the Integrity API path is tried).
   std::optional<std::string> provenance_url;
+  // The bytes upstream listed under this filename before these: a content change, which a
+  // reviewer must approve by sha256. nullopt for a file that is new by name.
+  std::optional<Sha256> replaces;
+  // When upstream began listing other bytes under this filename; nullopt while these are
+  // the listed ones. Not a takedown: the filename is still listed.
+  std::optional<Time> replaced_upstream;
+  // The file appeared in a known project claiming an upload-time older than the listing
+  // before it: its age counts from first_seen, not from the claim.
+  bool backdated = false;
 
   friend bool operator==(const FileRecord&, const FileRecord&) = default;
+};
+
+// A file's identity within its project.
+struct FileKey
+{
+  std::string filename;
+  Sha256 sha256;
+
+  friend bool operator==(const FileKey&, const FileKey&) = default;
+  friend auto operator<=>(const FileKey&, const FileKey&) = default;
 };
 
 // What Airlock knows about a project's upstream listing.
@@ -62,7 +83,9 @@ enum class DecisionAction : std::uint8_t { approve = 1, block = 2 };
 
 // A reviewer's standing decision about a whole project (version and filename empty), one
 // release (version set: its normalized PEP 440 form, or the filename's raw version) or one
-// file (filename set).
+// file (filename set). An approval covers only the bytes it names (`sha256s`: every file of
+// the release, or the one file, as the reviewer saw them); a block covers its whole scope,
+// files that appear later included.
 struct Decision
 {
   std::string project;
@@ -72,6 +95,7 @@ struct Decision
   std::string actor;
   std::string reason;
   Time time{};
+  std::vector<Sha256> sha256s; // approvals: the bytes covered, sorted; blocks: empty
 
   friend bool operator==(const Decision&, const Decision&) = default;
 };
@@ -89,6 +113,7 @@ struct AuditEntry
   std::string reason;
   std::string before;   // state(s) before, e.g. "quarantined"
   std::string after;
+  std::vector<Sha256> sha256s; // the bytes an approval covers; empty otherwise
 
   friend bool operator==(const AuditEntry&, const AuditEntry&) = default;
 };
@@ -130,8 +155,18 @@ namespace airlock::storage {
 
 enum class ProvenanceState : std::uint8_t { pending = 0, verified = 1, absent = 2, invalid = 3 };
 
-// What Airlock's background checks found out about one file: its PEP 740 provenance and, for
-// wheels, what the archive ships.
+// Code that runs at every Python start (an executable .pth, a sitecustomize module), by its
+// name as installed and the sha256 (hex) of its content; "" when the content is unknown.
+struct StartupFile
+{
+  std::string name;
+  std::string sha256;
+
+  friend bool operator==(const StartupFile&, const StartupFile&) = default;
+};
+
+// What Airlock's background checks found out about one file (its bytes): its PEP 740
+// provenance and, for wheels, what the archive ships.
 struct FileChecks
 {
   ProvenanceState provenance = ProvenanceState::pending;
@@ -141,14 +176,24 @@ struct FileChecks
   std::string repository;
   std::string workflow;
   std::string email;
+  // The certificate's numeric repository and owner IDs (Fulcio 1.3.6.1.4.1.57264.1.15 and
+  // .17): a re-registered name keeps the name, not the ID. "" when the certificate has none.
+  std::string repository_id;
+  std::string owner_id;
   Time signed_at{};
   std::string document;            // the verified provenance JSON, served under /integrity/
   std::uint32_t attempts = 0;      // provenance fetches that failed transiently
   bool inspected = false;          // wheel contents read (always true for non-wheels)
   std::string inspection_error;    // why the wheel could not be read (then inspected = true)
-  std::vector<std::string> executable_pth; // .pth files with executable lines
+  std::vector<StartupFile> executable_pth; // code that runs at every Python start
   std::vector<std::string> top_level;      // top-level import names
   Time checked_at{};
+  // The contents were read by Range requests, before any full download verified the bytes:
+  // the first full download inspects them again.
+  bool inspected_by_range = false;
+  // The retry schedule ended without an answer; `failure` says why. Never cleared by itself.
+  bool gave_up = false;
+  std::string failure; // the last transient failure, for humans
 
   friend bool operator==(const FileChecks&, const FileChecks&) = default;
 };

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -18,9 +19,13 @@ struct Options
 {
   std::filesystem::path path = "./airlock-data"; // holds index/ (LMDB) and blobs/
   std::uint64_t map_size = 32ULL << 30;          // LMDB map size in bytes
+  // How a decision names a file's release (policy::release_key), for binding the approvals
+  // of a store written before they named bytes; the version as written when empty.
+  std::function<std::string(std::string_view version)> release_key;
 };
 
-// A project's listing as stored: the project record and its files, sorted by filename.
+// A project's listing as stored: the project record and its files, sorted by filename, then
+// sha256 (a filename whose bytes changed upstream has a record per sha256).
 struct Listing
 {
   ProjectRecord project;
@@ -34,7 +39,9 @@ struct Listing
 class Store
 {
 public:
-  // Opens or creates <path>/index (LMDB, MDB_NOTLS) and <path>/blobs.
+  // Opens or creates <path>/index (LMDB, MDB_NOTLS) and <path>/blobs. A store of an older
+  // schema is migrated in place, in one transaction; one of a newer schema throws
+  // StorageError saying so.
   explicit Store(const Options& options);
   ~Store();
   Store(const Store&) = delete;
@@ -53,14 +60,18 @@ public:
   std::optional<FileRecord> file_by_sha256(const Sha256& sha256, std::string_view filename) const;
 
   // Replaces a project's upstream listing in one write transaction and returns the result.
-  // A file seen before keeps its first_seen (and loses removed_upstream if it came back);
-  // a new one gets first_seen = now; a stored file missing from `files` is kept with
-  // removed_upstream = now (or its earlier removal time). project.first_seen is kept when
-  // the project was known, else set to now. A removal and a return are facts a reviewer must
-  // see: each is appended to the audit log (actor "upstream", action "upstream-removal" or
-  // "upstream-return") in the same transaction. With `withhold_removed` (the policy withholds
-  // what upstream removed), each snapshot that froze a file that just vanished gets a
-  // "snapshot-withhold" entry too, in the same transaction.
+  // Files are (filename, sha256): bytes seen before keep their first_seen, `replaces` and
+  // `backdated` (and lose removed_upstream and replaced_upstream when listed again); new bytes
+  // get first_seen = now. New bytes under a filename listed with other bytes get `replaces`
+  // (action "upstream-content-change"), and the old record stays, with replaced_upstream =
+  // now. In a known project, a new file whose upload-time predates the previous fetch is
+  // `backdated` (action "upload-time-backdated"). A stored file whose filename is gone from
+  // `files` is kept with removed_upstream = now (or its earlier removal time; action
+  // "upstream-removal"), and one listed again gets "upstream-return". project.first_seen is
+  // kept when the project was known, else set to now. Audit entries (actor "upstream") are
+  // written in the same transaction. With `withhold_removed` (the policy withholds what
+  // upstream removed), each snapshot that froze a file that just vanished gets a
+  // "snapshot-withhold" entry too.
   Listing put_listing(ProjectRecord project, std::vector<FileRecord> files, Time now, bool withhold_removed = false);
   // Records a successful revalidation (upstream answered 304): fetched_at = now.
   void touch_project(std::string_view name, Time now);
@@ -90,10 +101,11 @@ public:
   std::optional<TokenRecord> token(std::string_view id) const;
 
   // --- background checks ----------------------------------------------------------------------
-  // Every check record of a project, by filename.
-  std::map<std::string, FileChecks> checks(std::string_view project) const;
-  std::optional<FileChecks> file_checks(std::string_view project, std::string_view filename) const;
-  void put_checks(std::string_view project, std::string_view filename, const FileChecks& checks);
+  // Every check record of a project, by file (filename and sha256).
+  std::map<FileKey, FileChecks> checks(std::string_view project) const;
+  // The check record of one file's bytes; nullopt while none exists.
+  std::optional<FileChecks> file_checks(const FileRecord& file) const;
+  void put_checks(const FileRecord& file, const FileChecks& checks);
 
   // --- snapshots ------------------------------------------------------------------------------
   // Stores a snapshot: its record and, per project, the files it froze (with their records as
