@@ -308,7 +308,15 @@ class ReviewStoryTest(ReviewTestCase):
 
         # A reviewer approves it: pip installs it in a fresh venv.
         approve_reason = "diff reviewed: fixes CVE-2026-0001"
-        doc = self.cli_json("approve", "kappa", "2.0", "--reason", approve_reason, token=alice)
+        # --expect: the approval binds to the bytes the reviewer saw, or fails (409).
+        r = self.cli("approve", "kappa", "2.0", "--reason", approve_reason, "--expect", "00" * 32,
+                     token=alice)
+        self.assertNotEqual(r.returncode, 0, r.stdout)
+        self.assertIn("not the ones you reviewed", r.stderr)
+        self.assertEqual(r.stderr.count("\n"), 1, f"one line on stderr: {r.stderr!r}")
+        doc = self.cli_json("approve", "kappa", "2.0", "--reason", approve_reason, "--expect", k20.sha256,
+                            token=alice)
+        self.assertEqual(doc.get("sha256"), [k20.sha256], doc)
         self.assertEqual((doc.get("before"), doc.get("after")), ("quarantined", "approved"), doc)
         self.assertEqual(self.file_status(k20).get("state"), "approved")
         venv = self.make_venv("story-approved")
@@ -527,8 +535,9 @@ class UpstreamChangeTest(ReviewTestCase):
         self.assert_blob_cached(self.m11)
         self.assertEqual([x for x in self.queue() if x.get("project") == "mu"], [])
 
-        # A release appears upstream while Airlock runs.
-        m12 = self.fake.add_release("mu", "1.2", hours_ago(0.5))
+        # A release appears upstream while Airlock runs, uploaded now (one claiming an upload
+        # before Airlock's last look would be aged from first sight: it is backdated).
+        m12 = self.fake.add_release("mu", "1.2", hours_ago(0))
         self.wait_refresh()
         r = self.pip_install(venv, "--upgrade", "mu")
         self.assert_pip_ok(r)

@@ -207,6 +207,31 @@ TEST_F(BindingsTest, AWheelWhoseEntriesDisagreeWithItsRecordIsHeld)
     << status.at("reason").as_string();
 }
 
+// Checks that keep failing end in a hold, not in "pending" forever.
+TEST_F(BindingsTest, ChecksThatFailForGoodHoldTheFile)
+{
+  auto flaky = old_file("flaky-1.0-py3-none-any.whl", 97);
+  flaky.upload_time = k_now - std::chrono::days{10};
+  flaky.behaviour = FileBehaviour::error_500;
+  upstream.add_file("flaky", flaky);
+  listed_project = "flaky";
+  start_with_tokens();
+  const auto state = [&] {
+    return json::parse(api("GET", "/projects/flaky", reader).body).at("files").at(0).as_object();
+  };
+  EXPECT_NE(std::string(state().at("reason").as_string()).find("checks pending"), std::string::npos);
+  for (int attempt = 0; attempt < 12 && state().at("state").as_string() != "held"; ++attempt) {
+    clock.advance(std::chrono::hours{2}); // past the retry delay and the listing's refresh
+    (void)json_page("flaky");
+  }
+  const auto held = state();
+  EXPECT_EQ(held.at("state").as_string(), "held");
+  EXPECT_NE(std::string(held.at("reason").as_string()).find("checks failed: inspection: upstream answered 500"),
+            std::string::npos)
+    << held.at("reason").as_string();
+  EXPECT_LE(upstream.range_requests(flaky.filename), 10) << "the retries end";
+}
+
 // First sight of a big project that is all history: checks only for its newest release.
 TEST_F(BindingsTest, FirstSightOfABigOldProjectCostsAHandfulOfRequests)
 {
