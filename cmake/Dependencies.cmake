@@ -15,9 +15,9 @@ endif()
 
 # Asio, Asio-SSL and Beast compiled once, in their own translation units.
 add_library(airlock_asio STATIC
-  ${PROJECT_SOURCE_DIR}/proxy/lib_asio.cpp
-  ${PROJECT_SOURCE_DIR}/proxy/lib_asio_ssl.cpp
-  ${PROJECT_SOURCE_DIR}/proxy/lib_beast.cpp)
+  ${PROJECT_SOURCE_DIR}/proxy/http/lib_asio.cpp
+  ${PROJECT_SOURCE_DIR}/proxy/http/lib_asio_ssl.cpp
+  ${PROJECT_SOURCE_DIR}/proxy/http/lib_beast.cpp)
 target_compile_definitions(airlock_asio PUBLIC
   BOOST_ASIO_SEPARATE_COMPILATION BOOST_BEAST_SEPARATE_COMPILATION BOOST_ASIO_NO_DEPRECATED)
 target_link_libraries(airlock_asio PUBLIC Boost::headers OpenSSL::SSL OpenSSL::Crypto Threads::Threads)

@@ -1,20 +1,20 @@
 #include <airlock/proxy/server.hpp>
 
-#include "admin_api.hpp"
-#include "auth.hpp"
-#include "exchange.hpp"
-#include "checks.hpp"
-#include "facts.hpp"
-#include "files.hpp"
-#include "metrics.hpp"
-#include "net.hpp"
-#include "project_index.hpp"
-#include "snapshots.hpp"
-#include "upstream_client.hpp"
-#include "writer.hpp"
+#include "admin/admin_api.hpp"
+#include "admin/auth.hpp"
+#include "http/exchange.hpp"
+#include "checks/checks.hpp"
+#include "pages/facts.hpp"
+#include "files/files.hpp"
+#include "http/metrics.hpp"
+#include "http/net.hpp"
+#include "pages/project_index.hpp"
+#include "pages/snapshots.hpp"
+#include "upstream/upstream_client.hpp"
+#include "http/writer.hpp"
 
 #include <airlock/policy/filename.hpp>
-#include <airlock/proxy/simple_api.hpp>
+#include "http/negotiate.hpp"
 #include <airlock/proxy/tuf.hpp>
 #include <airlock/util/log.hpp>
 
@@ -121,7 +121,9 @@ struct Server::Impl
       acceptor_owner(std::make_unique<tcp::acceptor>(ioc)),
       acceptor(*acceptor_owner)
   {
-    index.set_check_runner(&checks);
+    index.set_check_scheduler([this](const storage::Listing& listing, const std::vector<bool>& needed) {
+      checks.schedule(listing, needed);
+    });
     index.set_takedown_handler([this](const std::string&) {
       snapshots.invalidate(); // a takedown withholds frozen files too
       publish_snapshots_soon();

@@ -9,7 +9,7 @@
 
 #include "fuzz.hpp"
 
-#include "auth.hpp"
+#include "admin/auth.hpp"
 #include "fake_upstream.hpp"
 
 #include <airlock/proxy/server.hpp>

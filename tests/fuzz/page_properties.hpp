@@ -6,7 +6,8 @@
 #include "fuzz.hpp"
 
 #include <airlock/policy/filename.hpp>
-#include <airlock/proxy/simple_api.hpp>
+#include "upstream/simple_parse.hpp"
+#include "pages/simple_render.hpp"
 
 #include <algorithm>
 #include <cctype>

@@ -7,10 +7,11 @@
 
 #include "fuzz.hpp"
 
-#include "exchange.hpp"
+#include "http/exchange.hpp"
 
 #include <airlock/policy/filename.hpp>
-#include <airlock/proxy/simple_api.hpp>
+#include "upstream/simple_parse.hpp"
+#include "http/negotiate.hpp"
 #include <airlock/proxy/tuf.hpp>
 
 #include <string>

@@ -327,7 +327,8 @@ TEST_F(ProxyTest, HttpsUpstreamIsVerifiedThenRelayedAndCached)
   }
   EXPECT_TRUE(same_bytes(http_get(port, file_url(wheel)).body, wheel.content));
   EXPECT_EQ(upstream.file_requests(wheel.filename), 1);
-  const auto blobs = blob_files();
+  // Blobs are committed just after their response.
+  const auto blobs = wait_for_blob_files(2);
   EXPECT_EQ(blobs.size(), 2u) << "the wheel and its metadata, nothing of the refused files";
 }
 

@@ -4,7 +4,7 @@
 
 #include "proxy_fixture.hpp"
 
-#include "auth.hpp"
+#include "admin/auth.hpp"
 
 #include <airlock/proxy/tuf.hpp>
 

@@ -1,4 +1,4 @@
-#include <airlock/proxy/simple_api.hpp>
+#include "http/negotiate.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include <airlock/proxy/simple_api.hpp>
+#include "upstream/simple_parse.hpp"
 
 #include <airlock/policy/filename.hpp>
 

@@ -1,4 +1,5 @@
-#include <airlock/proxy/simple_api.hpp>
+#include "pages/simple_render.hpp"
+#include "upstream/simple_parse.hpp"
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>

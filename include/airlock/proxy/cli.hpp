@@ -1,9 +1,0 @@
-#pragma once
-
-namespace airlock::proxy {
-
-// The whole `airlock` command line: parses argv, runs the subcommand, returns the exit code.
-// Errors print exactly one line on stderr.
-int run(int argc, char** argv);
-
-} // namespace airlock::proxy

@@ -1,0 +1,165 @@
+#include "admin/auth.hpp"
+
+#include <airlock/util/assert.hpp>
+
+#include <sodium.h>
+
+#include <array>
+
+namespace airlock::proxy {
+
+namespace {
+
+constexpr std::string_view k_prefix = "alk_";
+constexpr std::size_t k_id_bytes = 8;
+constexpr std::size_t k_secret_bytes = 32;
+
+Sha256
+hash_secret(std::string_view secret)
+{
+  Sha256 out;
+  AIRLOCK_ASSERT(crypto_generichash(out.bytes.data(), out.bytes.size(),
+                                    reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), nullptr,
+                                    0)
+                 == 0);
+  return out;
+}
+
+std::string
+to_hex(const unsigned char* data, std::size_t size)
+{
+  std::string out(size * 2 + 1, '\0');
+  sodium_bin2hex(out.data(), out.size(), data, size);
+  out.pop_back();
+  return out;
+}
+
+std::string
+to_base64url(const unsigned char* data, std::size_t size)
+{
+  std::string out(sodium_base64_encoded_len(size, sodium_base64_VARIANT_URLSAFE_NO_PADDING), '\0');
+  sodium_bin2base64(out.data(), out.size(), data, size, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  out.resize(out.find('\0'));
+  return out;
+}
+
+std::optional<std::string>
+from_base64(std::string_view text)
+{
+  std::string out(text.size(), '\0');
+  size_t length = 0;
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(), text.size(), nullptr,
+                        &length, nullptr, sodium_base64_VARIANT_ORIGINAL)
+      != 0) {
+    return std::nullopt;
+  }
+  out.resize(length);
+  return out;
+}
+
+bool
+starts_with_ci(std::string_view text, std::string_view prefix)
+{
+  if (text.size() < prefix.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < prefix.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(text[i])) != std::tolower(static_cast<unsigned char>(prefix[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::optional<Principal>
+check_token(const storage::Store& store, std::string_view token)
+{
+  // alk_<16 hex id>_<secret>
+  if (!token.starts_with(k_prefix) || token.size() != k_prefix.size() + 2 * k_id_bytes + 1 + 43
+      || token[k_prefix.size() + 2 * k_id_bytes] != '_') {
+    return std::nullopt;
+  }
+  const auto id = token.substr(k_prefix.size(), 2 * k_id_bytes);
+  const auto secret = token.substr(k_prefix.size() + 2 * k_id_bytes + 1);
+  const auto record = store.token(id);
+  if (!record) {
+    return std::nullopt;
+  }
+  const Sha256 presented = hash_secret(secret);
+  if (sodium_memcmp(presented.bytes.data(), record->secret_hash.bytes.data(), presented.bytes.size()) != 0) {
+    return std::nullopt;
+  }
+  return Principal{record->name, record->role};
+}
+
+} // namespace
+
+std::string_view
+to_string(storage::Role role)
+{
+  switch (role) {
+  case storage::Role::reader:
+    return "reader";
+  case storage::Role::reviewer:
+    return "reviewer";
+  case storage::Role::admin:
+    return "admin";
+  }
+  return "unknown";
+}
+
+std::optional<storage::Role>
+parse_role(std::string_view text)
+{
+  if (text == "reader") {
+    return storage::Role::reader;
+  }
+  if (text == "reviewer") {
+    return storage::Role::reviewer;
+  }
+  if (text == "admin") {
+    return storage::Role::admin;
+  }
+  return std::nullopt;
+}
+
+NewToken
+make_token(std::string name, storage::Role role, Time now)
+{
+  std::array<unsigned char, k_id_bytes> id{};
+  std::array<unsigned char, k_secret_bytes> secret{};
+  randombytes_buf(id.data(), id.size());
+  randombytes_buf(secret.data(), secret.size());
+  NewToken out;
+  const std::string id_hex = to_hex(id.data(), id.size());
+  std::string secret_text = to_base64url(secret.data(), secret.size());
+  sodium_memzero(secret.data(), secret.size());
+  out.token = std::string(k_prefix) + id_hex + "_" + secret_text;
+  out.record = storage::TokenRecord{id_hex, std::move(name), role, hash_secret(secret_text), now};
+  sodium_memzero(secret_text.data(), secret_text.size());
+  return out;
+}
+
+std::optional<Principal>
+authenticate(const storage::Store& store, std::string_view authorization)
+{
+  if (starts_with_ci(authorization, "Bearer ")) {
+    return check_token(store, authorization.substr(7));
+  }
+  if (starts_with_ci(authorization, "Basic ")) {
+    auto decoded = from_base64(authorization.substr(6));
+    if (!decoded) {
+      return std::nullopt;
+    }
+    const auto colon = decoded->find(':');
+    if (colon == std::string::npos) {
+      return std::nullopt;
+    }
+    auto principal = check_token(store, std::string_view(*decoded).substr(colon + 1));
+    sodium_memzero(decoded->data(), decoded->size());
+    return principal;
+  }
+  return std::nullopt;
+}
+
+} // namespace airlock::proxy
