@@ -9,13 +9,16 @@
 #include "http/metrics.hpp"
 #include "http/net.hpp"
 #include "pages/project_index.hpp"
+#include "pages/simple_routes.hpp"
+#include "pages/snapshot_signer.hpp"
 #include "pages/snapshots.hpp"
+#include "pages/state_gauges.hpp"
+#include "files/tuf_routes.hpp"
 #include "upstream/upstream_client.hpp"
 #include "http/writer.hpp"
 
 #include <airlock/policy/filename.hpp>
 #include "http/negotiate.hpp"
-#include <airlock/proxy/tuf.hpp>
 #include <airlock/util/log.hpp>
 
 #include <boost/asio/signal_set.hpp>
@@ -36,12 +39,6 @@ namespace {
 constexpr std::size_t k_max_request_header = 16 * 1024;
 constexpr std::size_t k_max_request_body = 1 << 20;
 constexpr std::chrono::seconds k_drain_timeout{10};   // in-flight requests get this long at shutdown
-
-std::string_view
-format_suffix_of(Format format)
-{
-  return format == Format::json_v1 ? "json" : "html";
-}
 
 bool
 printable_ascii(std::string_view text)
@@ -114,10 +111,13 @@ struct Server::Impl
              [this](const std::string& project) {
                index.invalidate(project);
                snapshots.invalidate();
-               publish_snapshots_soon(); // a snapshot page may show the verified provenance now
+               signer.publish_soon(); // a snapshot page may show the verified provenance now
              }),
-      tuf(open_tuf(config)),
-      admin(policy, clock, store, index, snapshots, writer, [this] { publish_snapshots(); }),
+      signer(config, clock, snapshots, writer, ioc),
+      admin(policy, clock, store, index, snapshots, writer, reads, [this] { signer.publish(); }),
+      simple(store, index, snapshots),
+      tuf(store, signer, snapshots, files),
+      gauges(store, policy, clock, reads),
       acceptor_owner(std::make_unique<tcp::acceptor>(ioc)),
       acceptor(*acceptor_owner)
   {
@@ -126,7 +126,7 @@ struct Server::Impl
     });
     index.set_takedown_handler([this](const std::string&) {
       snapshots.invalidate(); // a takedown withholds frozen files too
-      publish_snapshots_soon();
+      signer.publish_soon();
     });
     // One io_context per thread: each session lives on one of them, start to end, so its
     // handlers never hop threads, need no strand, and no thread wakes another to run them.
@@ -149,6 +149,8 @@ struct Server::Impl
   ~Impl()
   {
     checks.stop();
+    signer.stop();
+    reads.join();
     writer.join();
     acceptor_owner.reset();
     upstream.close();
@@ -171,45 +173,8 @@ struct Server::Impl
   Awaitable<void> run_session(beast::tcp_stream stream, std::string peer);
   Awaitable<void> handle(Exchange& exchange);
   // `snapshot` empty: the live index; else that snapshot's frozen view.
-  Awaitable<void> handle_project(Exchange& exchange, std::string_view raw_name, bool trailing_slash,
-                                 const std::string& snapshot = {});
-  Awaitable<void> handle_snapshot(Exchange& exchange, std::span<const std::string_view> segments);
-  Awaitable<void> handle_root(Exchange& exchange);
-  Awaitable<void> send_page(Exchange& exchange, const ProjectView& view);
   Awaitable<void> handle_metrics(Exchange& exchange);
-  Awaitable<void> handle_provenance(Exchange& exchange, std::string_view project, std::string_view filename);
-  std::string state_gauges();
   void begin_shutdown();
-  Awaitable<void> handle_tuf(Exchange& exchange, std::span<const std::string_view> segments);
-  Awaitable<void> refresh_tuf();
-  void publish_snapshots_soon();
-  Awaitable<void> publish_snapshots_later();
-
-  // TUF signs what snapshots serve; `airlock keys init` creates <data>/tuf. Throws
-  // ConfigError when it exists but cannot be opened.
-  static std::unique_ptr<tuf::Repository> open_tuf(const Config& config)
-  {
-    const auto dir = config.storage.path / "tuf";
-    if (!std::filesystem::exists(dir)) {
-      return nullptr;
-    }
-    auto repository = tuf::Repository::open(dir);
-    if (!repository) {
-      throw ConfigError(fmt::format("TUF repository {}: {}", dir.string(), repository.error()));
-    }
-    return std::move(*repository);
-  }
-
-  // Signs the current targets of every snapshot (on the writer thread).
-  void publish_snapshots()
-  {
-    if (!tuf) {
-      return;
-    }
-    if (auto published = tuf->publish(snapshots.tuf_targets(), clock.now()); !published) {
-      AIRLOCK_LOG(error, "TUF: cannot publish the snapshots' metadata: {}", published.error());
-    }
-  }
 
   Config config;
   const Clock& clock;
@@ -217,6 +182,9 @@ struct Server::Impl
   storage::Store store;
   unsigned threads;
   Writer writer;
+  // Heavy reads (every project decided: metrics gauges, the review queue) run here, off the
+  // I/O threads and off the writer.
+  Writer reads;
   std::unique_ptr<net::io_context> ioc_owner;
   net::io_context& ioc;
   // The other threads' io_contexts; sessions are dealt round-robin over `ioc` and these.
@@ -243,18 +211,16 @@ struct Server::Impl
   FileService files;
   SnapshotService snapshots;
   CheckRunner checks;
-  std::unique_ptr<tuf::Repository> tuf; // null until `airlock keys init`
+  SnapshotSigner signer;
   AdminApi admin;
+  SimpleRoutes simple;
+  TufRoutes tuf;
+  StateGauges gauges;
   std::unique_ptr<tcp::acceptor> acceptor_owner;
   tcp::acceptor& acceptor;
   std::atomic<bool> stopping{false};
-  std::atomic<bool> tuf_publish_pending{false};
   std::atomic<std::uint64_t> next_request_id{1};
 
-  // Files by state are computed at scrape time, at most every k_gauge_ttl.
-  std::mutex gauges_mutex;
-  std::string gauges;
-  std::chrono::steady_clock::time_point gauges_at{};
 
   std::mutex sessions_mutex;
   std::list<Session> sessions;
@@ -481,24 +447,24 @@ Server::Impl::handle(Exchange& exchange)
     if (segments.size() == 1) {
       co_await send_redirect(exchange, http::status::moved_permanently, "simple/");
     } else if (segments.size() == 2 && segments[1].empty()) {
-      co_await handle_root(exchange);
+      co_await simple.root(exchange);
     } else if (segments.size() == 2 || (segments.size() == 3 && segments[2].empty())) {
-      co_await handle_project(exchange, segments[1], segments.size() == 3);
+      co_await simple.project(exchange, segments[1], segments.size() == 3);
     } else {
       co_await send_text(exchange, http::status::not_found, "not found");
     }
     co_return;
   }
   if (segments.size() >= 3 && segments[0] == "snapshots" && segments[2] == "simple") {
-    co_await handle_snapshot(exchange, std::span(segments).subspan(1));
+    co_await simple.snapshot(exchange, std::span(segments).subspan(1));
     co_return;
   }
   if (segments.size() == 5 && segments[0] == "integrity" && segments[4] == "provenance") {
-    co_await handle_provenance(exchange, segments[1], segments[3]);
+    co_await simple.provenance(exchange, segments[1], segments[3]);
     co_return;
   }
   if (segments.size() >= 3 && segments[0] == "tuf") {
-    co_await handle_tuf(exchange, std::span(segments).subspan(1));
+    co_await tuf.serve(exchange, std::span(segments).subspan(1));
     co_return;
   }
   if (segments.size() == 3 && segments[0] == "files") {
@@ -508,148 +474,12 @@ Server::Impl::handle(Exchange& exchange)
   co_await send_text(exchange, http::status::not_found, "not found");
 }
 
-// TUF: /tuf/metadata/<file> and /tuf/targets/<dir>/<sha256>.<name> (consistent snapshots).
-Awaitable<void>
-Server::Impl::handle_tuf(Exchange& exchange, std::span<const std::string_view> segments)
-{
-  exchange.route = Route::other;
-  if (!tuf) {
-    co_await send_text(exchange, http::status::not_found, "not found: no TUF repository (run airlock keys init)");
-    co_return;
-  }
-  if (segments[0] == "metadata" && segments.size() == 2) {
-    const auto metadata = tuf->metadata(segments[1]);
-    if (!metadata) {
-      co_await send_text(exchange, http::status::not_found, "not found: no such TUF metadata");
-      co_return;
-    }
-    http::response<http::span_body<const char>> response{http::status::ok, 11};
-    response.set(http::field::content_type, "application/json");
-    response.set(http::field::cache_control, "no-cache");
-    response.body() = {metadata->data(), metadata->size()};
-    co_await send(exchange, response);
-    co_return;
-  }
-  std::string rest;
-  for (const auto segment : segments.subspan(1)) {
-    rest += (rest.empty() ? "" : "/") + std::string(segment);
-  }
-  const auto target = segments[0] == "targets" ? tuf::parse_consistent_target_path(rest) : std::nullopt;
-  if (!target) {
-    co_await send_text(exchange, http::status::not_found, "not found");
-    co_return;
-  }
-  if (target->path.starts_with("files/")) {
-    // The bytes are named by their hash: the blob store has them, or they are not served here.
-    if (!store.blobs().contains(target->sha256)) {
-      co_await send_text(exchange, http::status::not_found, "not found: not cached (fetch it under /files/ first)");
-      co_return;
-    }
-    const auto sha = target->sha256;
-    co_await files.serve(exchange, sha.hex(), target->path.substr(target->path.rfind('/') + 1));
-    co_return;
-  }
-  // snapshots/<name>/simple/[<project>/]index.(html|json)
-  const std::string_view path = target->path;
-  const auto slash = path.rfind('/');
-  const auto file_name = path.substr(slash + 1);
-  const auto dir = path.substr(0, slash);
-  std::vector<std::string_view> parts;
-  for (std::size_t start = 0; start <= dir.size();) {
-    const auto next = dir.find('/', start);
-    parts.push_back(dir.substr(start, next == std::string_view::npos ? std::string_view::npos : next - start));
-    if (next == std::string_view::npos) {
-      break;
-    }
-    start = next + 1;
-  }
-  std::shared_ptr<const ProjectView> view;
-  if (parts.size() >= 3 && parts[0] == "snapshots" && parts[2] == "simple") {
-    view = parts.size() == 3 ? snapshots.root(std::string(parts[1]))
-           : parts.size() == 4 ? snapshots.project(std::string(parts[1]), std::string(parts[3]))
-                                : nullptr;
-  }
-  const RenderedPage* page = !view                       ? nullptr
-                             : file_name == "index.html" ? &view->html
-                             : file_name == "index.json" ? &view->json
-                                                         : nullptr;
-  if (page == nullptr || Sha256::of(page->body) != target->sha256) {
-    co_await send_text(exchange, http::status::not_found, "not found: no such target (or it changed since)");
-    co_return;
-  }
-  http::response<http::span_body<const char>> response{http::status::ok, 11};
-  response.set(http::field::content_type, file_name == "index.json" ? "application/json" : "text/html");
-  response.body() = {page->body.data(), page->body.size()};
-  co_await send(exchange, response);
-}
-
-// Re-signs TUF metadata before it expires, for as long as Airlock runs.
-Awaitable<void>
-Server::Impl::refresh_tuf()
-{
-  net::steady_timer timer(ioc);
-  while (!stopping && tuf) {
-    co_await writer.run([&] {
-      if (auto refreshed = tuf->refresh(clock.now(), std::chrono::hours{6}); !refreshed) {
-        AIRLOCK_LOG(error, "TUF: cannot re-sign expiring metadata: {}", refreshed.error());
-      }
-    });
-    timer.expires_after(std::chrono::minutes{10});
-    co_await timer.async_wait(use_tuple);
-  }
-}
-
-// Signs what snapshots serve once a burst of changes (background checks ending) has settled.
-void
-Server::Impl::publish_snapshots_soon()
-{
-  if (!tuf || stopping || tuf_publish_pending.exchange(true)) {
-    return;
-  }
-  net::co_spawn(ioc, publish_snapshots_later(), net::detached);
-}
-
-Awaitable<void>
-Server::Impl::publish_snapshots_later()
-{
-  net::steady_timer timer(ioc, std::chrono::seconds{1});
-  co_await timer.async_wait(use_tuple);
-  tuf_publish_pending = false; // a change from now on schedules another publication
-  if (stopping) {
-    co_return;
-  }
-  co_await writer.run([this] { publish_snapshots(); });
-}
-
-// PEP 740 Integrity API: the provenance Airlock verified, for files it serves.
-Awaitable<void>
-Server::Impl::handle_provenance(Exchange& exchange, std::string_view project, std::string_view filename)
-{
-  exchange.route = Route::other;
-  std::optional<storage::FileChecks> found;
-  if (policy::is_valid_project_name(project)) {
-    if (const auto listing = store.listing(policy::normalize_project_name(project))) {
-      if (const auto* file = listed_file(*listing, filename)) {
-        found = store.file_checks(*file);
-      }
-    }
-  }
-  if (!found || found->provenance != storage::ProvenanceState::verified) {
-    co_await send_text(exchange, http::status::not_found, "not found: no verified provenance for this file");
-    co_return;
-  }
-  http::response<http::span_body<const char>> response{http::status::ok, 11};
-  response.set(http::field::content_type, "application/vnd.pypi.integrity.v1+json");
-  response.body() = {found->document.data(), found->document.size()};
-  co_await send(exchange, response);
-}
-
 Awaitable<void>
 Server::Impl::handle_metrics(Exchange& exchange)
 {
   exchange.route = Route::metrics;
   const std::string body =
-    metrics.render(state_gauges() + fmt::format("# HELP airlock_open_connections Client connections open now.\n"
+    metrics.render(co_await gauges.render() + fmt::format("# HELP airlock_open_connections Client connections open now.\n"
                                                 "# TYPE airlock_open_connections gauge\n"
                                                 "airlock_open_connections {}\n",
                                                 open_connections.load(std::memory_order_relaxed)));
@@ -660,128 +490,6 @@ Server::Impl::handle_metrics(Exchange& exchange)
   co_await send(exchange, response);
 }
 
-std::string
-Server::Impl::state_gauges()
-{
-  static constexpr std::chrono::seconds k_gauge_ttl{30};
-  const auto now = std::chrono::steady_clock::now();
-  std::lock_guard lock(gauges_mutex);
-  if (!gauges.empty() && now - gauges_at < k_gauge_ttl) {
-    return gauges;
-  }
-  std::array<std::uint64_t, 4> counts{};
-  const Time time = clock.now();
-  for_each_decided_project(store, policy, time, [&](const DecidedProject& project) {
-    for (const auto& verdict : project.verdicts) {
-      ++counts[static_cast<std::size_t>(verdict.state)];
-    }
-  });
-  std::string out = "# HELP airlock_files Upstream files Airlock knows, by state.\n# TYPE airlock_files gauge\n";
-  for (const auto state :
-       {policy::State::approved, policy::State::quarantined, policy::State::held, policy::State::blocked}) {
-    out += fmt::format("airlock_files{{state=\"{}\"}} {}\n", policy::to_string(state),
-                       counts[static_cast<std::size_t>(state)]);
-  }
-  gauges = std::move(out);
-  gauges_at = now;
-  return gauges;
-}
-
-Awaitable<void>
-Server::Impl::handle_root(Exchange& exchange)
-{
-  exchange.route = Route::simple_root;
-  auto view = index.root();
-  co_await send_page(exchange, *view);
-}
-
-Awaitable<void>
-Server::Impl::handle_project(Exchange& exchange, std::string_view raw_name, bool trailing_slash,
-                             const std::string& snapshot)
-{
-  exchange.route = Route::simple_project;
-  if (!policy::is_valid_project_name(raw_name)) {
-    co_await send_text(exchange, http::status::not_found, "not found: not a valid project name");
-    co_return;
-  }
-  const std::string name = policy::normalize_project_name(raw_name);
-  if (name != raw_name || !trailing_slash) {
-    // Relative, so it also works behind a reverse proxy that mounts Airlock under a prefix.
-    std::string location = (trailing_slash ? "../" : "") + name + "/";
-    if (!exchange.query.empty()) {
-      location += "?" + exchange.query;
-    }
-    co_await send_redirect(exchange, http::status::moved_permanently, location);
-    co_return;
-  }
-  if (!snapshot.empty()) {
-    const auto view = snapshots.project(snapshot, name);
-    if (!view) {
-      co_await send_text(exchange, http::status::not_found,
-                         fmt::format("not found: snapshot {} has no project {}", snapshot, name));
-      co_return;
-    }
-    co_await send_page(exchange, *view);
-    co_return;
-  }
-  auto view = co_await index.project(name);
-  if (!view) {
-    exchange.outcome = "failed";
-    co_await send_text(exchange, static_cast<http::status>(view.error().status), view.error().message);
-    co_return;
-  }
-  co_await send_page(exchange, **view);
-}
-
-Awaitable<void>
-Server::Impl::handle_snapshot(Exchange& exchange, std::span<const std::string_view> segments)
-{
-  // segments: <name> "simple" [<project> [""]]
-  exchange.route = Route::snapshot;
-  const std::string name(segments[0]);
-  if (!is_valid_snapshot_name(name) || !store.snapshot(name)) {
-    co_await send_text(exchange, http::status::not_found, fmt::format("not found: no snapshot named {}", name));
-    co_return;
-  }
-  if (segments.size() == 2) {
-    co_await send_redirect(exchange, http::status::moved_permanently, "simple/");
-  } else if (segments.size() == 3 && segments[2].empty()) {
-    co_await send_page(exchange, *snapshots.root(name));
-  } else if (segments.size() == 3 || (segments.size() == 4 && segments[3].empty())) {
-    co_await handle_project(exchange, segments[2], segments.size() == 4, name);
-  } else {
-    co_await send_text(exchange, http::status::not_found, "not found");
-  }
-}
-
-Awaitable<void>
-Server::Impl::send_page(Exchange& exchange, const ProjectView& view)
-{
-  const auto format = negotiate(exchange.request[http::field::accept], query_param(exchange.query, "format"));
-  if (!format) {
-    co_await send_text(exchange, http::status::not_acceptable,
-                       "not acceptable: this index serves application/vnd.pypi.simple.v1+json, "
-                       "application/vnd.pypi.simple.v1+html and text/html");
-    co_return;
-  }
-  const RenderedPage& page = *format == Format::json_v1 ? view.json : view.html;
-  const bool not_modified = exchange.request[http::field::if_none_match] == page.etag;
-  // Formatted by hand: Beast's header serialization was the largest cost of a small page.
-  std::string fields;
-  fields.reserve(160 + page.etag.size());
-  fields += "Content-Type: ";
-  fields += content_type(*format);
-  fields += "\r\nETag: ";
-  fields += page.etag;
-  fields += "\r\nVary: Accept\r\nCache-Control: max-age=0, must-revalidate\r\n";
-  std::string_view body;
-  if (!not_modified) {
-    body = page.body;
-  }
-  const http::status status = not_modified ? http::status::not_modified : http::status::ok;
-  exchange.outcome = format_suffix_of(*format);
-  co_await send_prepared(exchange, status, fields, body);
-}
 
 void
 Server::Impl::begin_shutdown()
@@ -793,6 +501,7 @@ Server::Impl::begin_shutdown()
   beast::error_code ignored;
   acceptor.close(ignored);
   checks.stop();
+  signer.stop();
   {
     // Idle keep-alive connections are closed now; busy ones finish their response first.
     std::lock_guard lock(sessions_mutex);
@@ -892,9 +601,9 @@ Server::run(HandleSignals signals)
   // Logged once signals are handled: supervisors may stop Airlock as soon as they read it.
   AIRLOCK_LOG(info, "listening on http://{}:{}/ with {} threads; upstream {}; data in {}", host, endpoint.port(),
               impl.threads, impl.config.upstream.index, impl.config.storage.path.string());
-  if (impl.tuf) {
-    impl.publish_snapshots();
-    net::co_spawn(impl.ioc, impl.refresh_tuf(), net::detached);
+  if (impl.signer.enabled()) {
+    impl.signer.publish();
+    net::co_spawn(impl.ioc, impl.signer.keep_fresh(), net::detached);
   }
   net::co_spawn(impl.ioc, impl.listen(), [](std::exception_ptr error) {
     if (error) {

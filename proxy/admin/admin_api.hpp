@@ -25,7 +25,8 @@ class AdminApi
 public:
   // `publish_snapshots` re-signs what snapshots serve (TUF); it runs on the writer thread.
   AdminApi(const policy::Policy& policy, const Clock& clock, storage::Store& store, ProjectIndex& index,
-           SnapshotService& snapshots, Writer& writer, std::function<void()> publish_snapshots);
+           SnapshotService& snapshots, Writer& writer, Writer& reads,
+           std::function<void()> publish_snapshots);
 
   // Serves one request; `segments` are the path segments after /-/api/v1/.
   Awaitable<void> handle(Exchange& exchange, std::span<const std::string_view> segments);
@@ -45,6 +46,7 @@ private:
   ProjectIndex& m_index;
   SnapshotService& m_snapshots;
   Writer& m_writer;
+  Writer& m_reads; // heavy reads (the queue decides every project)
   std::function<void()> m_publish_snapshots;
 };
 

@@ -1,0 +1,148 @@
+// The Simple API's routes: the project pages (live and frozen) in the negotiated format, and
+// PEP 740 provenance that Airlock verified.
+#include "pages/simple_routes.hpp"
+
+#include "http/negotiate.hpp"
+#include "pages/facts.hpp"
+
+#include <airlock/policy/filename.hpp>
+
+#include <fmt/core.h>
+
+namespace airlock::proxy {
+
+namespace {
+
+std::string_view
+format_suffix_of(Format format)
+{
+  return format == Format::json_v1 ? "json" : "html";
+}
+
+} // namespace
+
+SimpleRoutes::SimpleRoutes(storage::Store& store, ProjectIndex& index, SnapshotService& snapshots)
+  : m_store(store), m_index(index), m_snapshots(snapshots)
+{
+}
+
+Awaitable<void>
+SimpleRoutes::root(Exchange& exchange)
+{
+  exchange.route = Route::simple_root;
+  auto view = m_index.root();
+  co_await send_page(exchange, *view);
+}
+
+Awaitable<void>
+SimpleRoutes::project(Exchange& exchange, std::string_view raw_name, bool trailing_slash,
+                      const std::string& snapshot)
+{
+  exchange.route = Route::simple_project;
+  if (!policy::is_valid_project_name(raw_name)) {
+    co_await send_text(exchange, http::status::not_found, "not found: not a valid project name");
+    co_return;
+  }
+  const std::string name = policy::normalize_project_name(raw_name);
+  if (name != raw_name || !trailing_slash) {
+    // Relative, so it also works behind a reverse proxy that mounts Airlock under a prefix.
+    std::string location = (trailing_slash ? "../" : "") + name + "/";
+    if (!exchange.query.empty()) {
+      location += "?" + exchange.query;
+    }
+    co_await send_redirect(exchange, http::status::moved_permanently, location);
+    co_return;
+  }
+  if (!snapshot.empty()) {
+    const auto view = m_snapshots.project(snapshot, name);
+    if (!view) {
+      co_await send_text(exchange, http::status::not_found,
+                         fmt::format("not found: snapshot {} has no project {}", snapshot, name));
+      co_return;
+    }
+    co_await send_page(exchange, *view);
+    co_return;
+  }
+  auto view = co_await m_index.project(name);
+  if (!view) {
+    exchange.outcome = "failed";
+    co_await send_text(exchange, static_cast<http::status>(view.error().status), view.error().message);
+    co_return;
+  }
+  co_await send_page(exchange, **view);
+}
+
+Awaitable<void>
+SimpleRoutes::snapshot(Exchange& exchange, std::span<const std::string_view> segments)
+{
+  // segments: <name> "simple" [<project> [""]]
+  exchange.route = Route::snapshot;
+  const std::string name(segments[0]);
+  if (!is_valid_snapshot_name(name) || !m_store.snapshot(name)) {
+    co_await send_text(exchange, http::status::not_found, fmt::format("not found: no snapshot named {}", name));
+    co_return;
+  }
+  if (segments.size() == 2) {
+    co_await send_redirect(exchange, http::status::moved_permanently, "simple/");
+  } else if (segments.size() == 3 && segments[2].empty()) {
+    co_await send_page(exchange, *m_snapshots.root(name));
+  } else if (segments.size() == 3 || (segments.size() == 4 && segments[3].empty())) {
+    co_await project(exchange, segments[2], segments.size() == 4, name);
+  } else {
+    co_await send_text(exchange, http::status::not_found, "not found");
+  }
+}
+
+// PEP 740 Integrity API: the provenance Airlock verified, for files it serves.
+Awaitable<void>
+SimpleRoutes::provenance(Exchange& exchange, std::string_view project, std::string_view filename)
+{
+  exchange.route = Route::other;
+  std::optional<storage::FileChecks> found;
+  if (policy::is_valid_project_name(project)) {
+    if (const auto listing = m_store.listing(policy::normalize_project_name(project))) {
+      if (const auto* file = listed_file(*listing, filename)) {
+        found = m_store.file_checks(*file);
+      }
+    }
+  }
+  if (!found || found->provenance != storage::ProvenanceState::verified) {
+    co_await send_text(exchange, http::status::not_found, "not found: no verified provenance for this file");
+    co_return;
+  }
+  http::response<http::span_body<const char>> response{http::status::ok, 11};
+  response.set(http::field::content_type, "application/vnd.pypi.integrity.v1+json");
+  response.body() = {found->document.data(), found->document.size()};
+  co_await send(exchange, response);
+}
+
+Awaitable<void>
+SimpleRoutes::send_page(Exchange& exchange, const ProjectView& view)
+{
+  const auto format = negotiate(exchange.request[http::field::accept], query_param(exchange.query, "format"));
+  if (!format) {
+    co_await send_text(exchange, http::status::not_acceptable,
+                       "not acceptable: this index serves application/vnd.pypi.simple.v1+json, "
+                       "application/vnd.pypi.simple.v1+html and text/html");
+    co_return;
+  }
+  const RenderedPage& page = *format == Format::json_v1 ? view.json : view.html;
+  const bool not_modified = exchange.request[http::field::if_none_match] == page.etag;
+  // Formatted by hand: Beast's header serialization was the largest cost of a small page.
+  std::string fields;
+  fields.reserve(160 + page.etag.size());
+  fields += "Content-Type: ";
+  fields += content_type(*format);
+  fields += "\r\nETag: ";
+  fields += page.etag;
+  fields += "\r\nVary: Accept\r\nCache-Control: max-age=0, must-revalidate\r\n";
+  std::string_view body;
+  if (!not_modified) {
+    body = page.body;
+  }
+  const http::status status = not_modified ? http::status::not_modified : http::status::ok;
+  exchange.outcome = format_suffix_of(*format);
+  co_await send_prepared(exchange, status, fields, body);
+}
+
+} // namespace airlock::proxy

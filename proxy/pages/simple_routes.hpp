@@ -1,0 +1,41 @@
+#pragma once
+
+// Private to proxy/: the Simple API's routes: /simple/ and its project pages, the frozen pages
+// under /snapshots/<name>/simple/, and PEP 740 provenance under /integrity/.
+
+#include "http/exchange.hpp"
+#include "pages/project_index.hpp"
+#include "pages/snapshots.hpp"
+
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace airlock::proxy {
+
+// Answers the page routes from the index and the snapshots; the server's router picks them.
+class SimpleRoutes
+{
+public:
+  SimpleRoutes(storage::Store& store, ProjectIndex& index, SnapshotService& snapshots);
+
+  // GET /simple/: every project.
+  Awaitable<void> root(Exchange& exchange);
+  // GET /simple/<project>/ (of `snapshot` when not empty): redirects a non-normalized name or a
+  // missing slash, then serves the page in the format the client negotiates.
+  Awaitable<void> project(Exchange& exchange, std::string_view raw_name, bool trailing_slash,
+                          const std::string& snapshot = {});
+  // GET /snapshots/<segments...>: <name> "simple" [<project> [""]].
+  Awaitable<void> snapshot(Exchange& exchange, std::span<const std::string_view> segments);
+  // GET /integrity/<project>/<version>/<filename>/provenance: what Airlock verified, else 404.
+  Awaitable<void> provenance(Exchange& exchange, std::string_view project, std::string_view filename);
+
+private:
+  Awaitable<void> send_page(Exchange& exchange, const ProjectView& view);
+
+  storage::Store& m_store;
+  ProjectIndex& m_index;
+  SnapshotService& m_snapshots;
+};
+
+} // namespace airlock::proxy
