@@ -6,6 +6,7 @@
 
 #include <airlock/policy/filename.hpp>
 #include <airlock/policy/version.hpp>
+#include <airlock/util/base64.hpp>
 
 #include <fmt/core.h>
 
@@ -110,7 +111,7 @@ base64_field(const json::object& object, std::string_view key, std::size_t max_b
   if (text->size() > (max_bytes + 2) / 3 * 4) {
     return fail(reason::k_too_large, fmt::format("{} is larger than {} bytes", where, max_bytes));
   }
-  auto bytes = sigstore::base64_decode(view(*text));
+  auto bytes = base64_decode(view(*text));
   if (!bytes) {
     return fail(reason::k_malformed, fmt::format("{} is not base64", where));
   }
@@ -121,7 +122,7 @@ Checked<Sha256>
 hash_field(const json::value& value, std::string_view where)
 {
   const auto* text = value.if_string();
-  const auto bytes = text != nullptr ? sigstore::base64_decode(view(*text)) : std::nullopt;
+  const auto bytes = text != nullptr ? base64_decode(view(*text)) : std::nullopt;
   if (!bytes || bytes->size() != 32) {
     return fail(reason::k_malformed, fmt::format("{} is not base64 of 32 bytes", where));
   }
@@ -272,7 +273,7 @@ parse_attestation(const json::object& object)
       if (text->size() > k_max_timestamp_bytes / 3 * 4) {
         return fail(reason::k_too_large, fmt::format("a timestamp is larger than {} bytes", k_max_timestamp_bytes));
       }
-      const auto der = sigstore::base64_decode(view(*text));
+      const auto der = base64_decode(view(*text));
       if (!der) {
         return fail(reason::k_malformed, "a timestamp is not base64");
       }
@@ -326,7 +327,7 @@ verify_log_entry(const Attestation& attestation, const TrustedRoot::Impl& root, 
                                 [&](const sigstore::LogKey& key) { return key.log_id == entry.log_id; });
   if (log == root.tlogs.end()) {
     return fail(reason::k_unknown_log,
-                fmt::format("transparency log {} is not in the trusted root", sigstore::base64_encode(entry.log_id)));
+                fmt::format("transparency log {} is not in the trusted root", base64_encode(entry.log_id)));
   }
   for (const auto t : times) {
     if (!log->valid.contains(t)) {

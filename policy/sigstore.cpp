@@ -3,6 +3,9 @@
 #include "der.hpp"
 #include "json_util.hpp"
 
+#include <airlock/util/base64.hpp>
+#include <airlock/util/hex.hpp>
+
 #include <fmt/core.h>
 
 #include <bit>
@@ -14,33 +17,10 @@ namespace {
 
 using namespace json_util;
 
-constexpr std::string_view k_base64_alphabet =
-  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 constexpr std::string_view k_em_dash = "\xe2\x80\x94";
 constexpr std::string_view k_in_toto_payload_type = "application/vnd.in-toto+json";
 constexpr std::size_t k_max_note_signatures = 16;
 constexpr std::size_t k_max_proof_hashes = 64;
-
-int
-base64_value(char c)
-{
-  if (c >= 'A' && c <= 'Z') {
-    return c - 'A';
-  }
-  if (c >= 'a' && c <= 'z') {
-    return c - 'a' + 26;
-  }
-  if (c >= '0' && c <= '9') {
-    return c - '0' + 52;
-  }
-  if (c == '+') {
-    return 62;
-  }
-  if (c == '/') {
-    return 63;
-  }
-  return -1;
-}
 
 void
 append_be(std::string& out, std::uint64_t value, int bytes)
@@ -275,81 +255,6 @@ check_hashedrekord_v002(const json::object& spec, const SignedArtifact& artifact
 }
 
 } // namespace
-
-std::optional<std::string>
-base64_decode(std::string_view text)
-{
-  if (text.size() % 4 != 0) {
-    return std::nullopt;
-  }
-  std::size_t padding = 0;
-  while (padding < 2 && padding < text.size() && text[text.size() - 1 - padding] == '=') {
-    ++padding;
-  }
-  std::string out;
-  out.reserve(text.size() / 4 * 3);
-  std::uint32_t buffer = 0;
-  int bits = 0;
-  for (std::size_t i = 0; i < text.size() - padding; ++i) {
-    const int value = base64_value(text[i]);
-    if (value < 0) {
-      return std::nullopt;
-    }
-    buffer = (buffer << 6) | static_cast<std::uint32_t>(value);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((buffer >> bits) & 0xff));
-    }
-  }
-  // Leftover bits must be zero: otherwise two spellings would decode to the same bytes.
-  if ((buffer & ((1u << bits) - 1)) != 0) {
-    return std::nullopt;
-  }
-  return out;
-}
-
-std::string
-base64_encode(std::string_view bytes)
-{
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 3 <= bytes.size(); i += 3) {
-    const std::uint32_t n = static_cast<std::uint8_t>(bytes[i]) << 16
-                            | static_cast<std::uint8_t>(bytes[i + 1]) << 8 | static_cast<std::uint8_t>(bytes[i + 2]);
-    out.push_back(k_base64_alphabet[(n >> 18) & 63]);
-    out.push_back(k_base64_alphabet[(n >> 12) & 63]);
-    out.push_back(k_base64_alphabet[(n >> 6) & 63]);
-    out.push_back(k_base64_alphabet[n & 63]);
-  }
-  const std::size_t rest = bytes.size() - i;
-  if (rest > 0) {
-    std::uint32_t n = static_cast<std::uint8_t>(bytes[i]) << 16;
-    if (rest == 2) {
-      n |= static_cast<std::uint8_t>(bytes[i + 1]) << 8;
-    }
-    out.push_back(k_base64_alphabet[(n >> 18) & 63]);
-    out.push_back(k_base64_alphabet[(n >> 12) & 63]);
-    out.push_back(rest == 2 ? k_base64_alphabet[(n >> 6) & 63] : '=');
-    out.push_back('=');
-  }
-  return out;
-}
-
-std::string
-to_hex(std::string_view bytes)
-{
-  static constexpr char k_digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (const char c : bytes) {
-    const auto u = static_cast<std::uint8_t>(c);
-    out.push_back(k_digits[u >> 4]);
-    out.push_back(k_digits[u & 0xf]);
-  }
-  return out;
-}
 
 std::string_view
 as_chars(const Sha256& digest)

@@ -16,12 +16,6 @@
 // input, and the Rekor entry body checks. Each is a pure function, unit-tested on its own.
 namespace airlock::policy::sigstore {
 
-// Decodes standard base64 (RFC 4648 section 4) with its padding. Rejects whitespace, the URL
-// alphabet and non-zero trailing bits, so each byte string has one accepted spelling.
-std::optional<std::string> base64_decode(std::string_view text);
-std::string base64_encode(std::string_view bytes);
-// Lowercase hex.
-std::string to_hex(std::string_view bytes);
 std::string_view as_chars(const Sha256& digest);
 
 // Parses a protobuf-JSON int64 as Sigstore writes it: decimal digits, no sign, no leading zero.

@@ -2,6 +2,8 @@
 
 #include "der.hpp"
 
+#include <airlock/util/base64.hpp>
+
 #include <fmt/core.h>
 #include <openssl/asn1.h>
 #include <openssl/err.h>

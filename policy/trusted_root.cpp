@@ -2,6 +2,7 @@
 #include "sigstore_crypto.hpp"
 
 #include <airlock/policy/provenance.hpp>
+#include <airlock/util/base64.hpp>
 
 #include <fmt/core.h>
 
@@ -83,8 +84,8 @@ parse_logs(const json::object& root, std::string_view key, std::vector<LogKey>& 
     if (raw == nullptr || details == nullptr || key_id == nullptr || base_url == nullptr) {
       return make_unexpected(fmt::format("{}: rawBytes, keyDetails, keyId or baseUrl is missing", where));
     }
-    const auto der = sigstore::base64_decode(view(*raw));
-    const auto id = sigstore::base64_decode(view(*key_id));
+    const auto der = base64_decode(view(*raw));
+    const auto id = base64_decode(view(*key_id));
     if (!der || !id || id->size() != 32) {
       return make_unexpected(fmt::format("{}: rawBytes or keyId is not base64 (of 32 bytes)", where));
     }
@@ -126,7 +127,7 @@ parse_authorities(const json::object& root, std::string_view key, std::vector<Ce
     }
     for (const auto& entry : *certificates) {
       const auto* raw = entry.is_object() ? find_string(entry.get_object(), "rawBytes") : nullptr;
-      const auto der = raw != nullptr ? sigstore::base64_decode(view(*raw)) : std::nullopt;
+      const auto der = raw != nullptr ? base64_decode(view(*raw)) : std::nullopt;
       auto certificate = der ? sigstore::parse_certificate(*der) : nullptr;
       if (!certificate) {
         return make_unexpected(fmt::format("{}: a certificate is not base64 DER", where));

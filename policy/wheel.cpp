@@ -1,6 +1,7 @@
 #include <airlock/policy/wheel.hpp>
 
 #include <airlock/util/assert.hpp>
+#include <airlock/util/base64.hpp>
 #include <airlock/util/sha256.hpp>
 
 #include <fmt/core.h>
@@ -469,21 +470,7 @@ constexpr std::string_view k_urlsafe_alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcde
 std::string
 urlsafe_base64(const std::array<std::uint8_t, 32>& bytes)
 {
-  std::string out;
-  std::uint32_t bits = 0;
-  int held = 0;
-  for (const std::uint8_t byte : bytes) {
-    bits = (bits << 8) | byte;
-    held += 8;
-    while (held >= 6) {
-      held -= 6;
-      out += k_urlsafe_alphabet[(bits >> held) & 0x3fu];
-    }
-  }
-  if (held > 0) {
-    out += k_urlsafe_alphabet[(bits << (6 - held)) & 0x3fu];
-  }
-  return out;
+  return base64url_encode(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
 }
 
 bool

@@ -1,5 +1,7 @@
 #include <airlock/storage/blob_store.hpp>
 
+#include <airlock/util/fs.hpp>
+
 #include <fmt/core.h>
 
 #include <fcntl.h>
@@ -15,12 +17,6 @@
 namespace airlock::storage {
 
 namespace {
-
-std::string
-errno_text()
-{
-  return std::strerror(errno);
-}
 
 // The directory holding temp files; on the same file system as the blobs, so rename is atomic.
 std::filesystem::path
@@ -53,19 +49,6 @@ temp_name()
 {
   static std::atomic<std::uint64_t> counter{0};
   return fmt::format("{}-{}{}", ::getpid(), counter.fetch_add(1), salt_suffix());
-}
-
-Expected<void>
-fsync_dir(const std::filesystem::path& dir)
-{
-  const Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd) {
-    return make_unexpected(fmt::format("cannot open directory {}: {}", dir.string(), errno_text()));
-  }
-  if (::fsync(fd.get()) != 0) {
-    return make_unexpected(fmt::format("cannot fsync directory {}: {}", dir.string(), errno_text()));
-  }
-  return {};
 }
 
 // mkdir that also makes the new entry durable in its parent, so the blob renamed into it

@@ -1,6 +1,7 @@
 #include <airlock/util/sha256.hpp>
 
 #include <airlock/util/assert.hpp>
+#include <airlock/util/hex.hpp>
 
 #include <openssl/evp.h>
 
@@ -34,13 +35,7 @@ hex_digit_value(char c)
 std::string
 Sha256::hex() const
 {
-  static constexpr char k_digits[] = "0123456789abcdef";
-  std::string out(64, '0');
-  for (size_t i = 0; i < bytes.size(); ++i) {
-    out[2 * i] = k_digits[bytes[i] >> 4];
-    out[2 * i + 1] = k_digits[bytes[i] & 0xf];
-  }
-  return out;
+  return to_hex(bytes);
 }
 
 std::optional<Sha256>

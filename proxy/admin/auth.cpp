@@ -1,6 +1,8 @@
 #include "admin/auth.hpp"
 
 #include <airlock/util/assert.hpp>
+#include <airlock/util/base64.hpp>
+#include <airlock/util/hex.hpp>
 
 #include <sodium.h>
 
@@ -22,38 +24,6 @@ hash_secret(std::string_view secret)
                                     reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), nullptr,
                                     0)
                  == 0);
-  return out;
-}
-
-std::string
-to_hex(const unsigned char* data, std::size_t size)
-{
-  std::string out(size * 2 + 1, '\0');
-  sodium_bin2hex(out.data(), out.size(), data, size);
-  out.pop_back();
-  return out;
-}
-
-std::string
-to_base64url(const unsigned char* data, std::size_t size)
-{
-  std::string out(sodium_base64_encoded_len(size, sodium_base64_VARIANT_URLSAFE_NO_PADDING), '\0');
-  sodium_bin2base64(out.data(), out.size(), data, size, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-  out.resize(out.find('\0'));
-  return out;
-}
-
-std::optional<std::string>
-from_base64(std::string_view text)
-{
-  std::string out(text.size(), '\0');
-  size_t length = 0;
-  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(), text.size(), nullptr,
-                        &length, nullptr, sodium_base64_VARIANT_ORIGINAL)
-      != 0) {
-    return std::nullopt;
-  }
-  out.resize(length);
   return out;
 }
 
@@ -131,8 +101,9 @@ make_token(std::string name, storage::Role role, Time now)
   randombytes_buf(id.data(), id.size());
   randombytes_buf(secret.data(), secret.size());
   NewToken out;
-  const std::string id_hex = to_hex(id.data(), id.size());
-  std::string secret_text = to_base64url(secret.data(), secret.size());
+  const std::string id_hex = to_hex(id);
+  std::string secret_text =
+    base64url_encode(std::string_view(reinterpret_cast<const char*>(secret.data()), secret.size()));
   sodium_memzero(secret.data(), secret.size());
   out.token = std::string(k_prefix) + id_hex + "_" + secret_text;
   out.record = storage::TokenRecord{id_hex, std::move(name), role, hash_secret(secret_text), now};
@@ -147,7 +118,7 @@ authenticate(const storage::Store& store, std::string_view authorization)
     return check_token(store, authorization.substr(7));
   }
   if (starts_with_ci(authorization, "Basic ")) {
-    auto decoded = from_base64(authorization.substr(6));
+    auto decoded = base64_decode(authorization.substr(6));
     if (!decoded) {
       return std::nullopt;
     }

@@ -1,5 +1,7 @@
 #include "http/negotiate.hpp"
 
+#include <airlock/util/text.hpp>
+
 #include <array>
 #include <optional>
 #include <string>
@@ -42,18 +44,6 @@ is_token(std::string_view text)
     }
   }
   return true;
-}
-
-std::string
-lowercase(std::string_view text)
-{
-  std::string out(text);
-  for (auto& c : out) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-  }
-  return out;
 }
 
 // RFC 9110 qvalue: "0" ["." 0*3DIGIT] / "1" ["." 0*3"0"], as thousandths. nullopt when malformed.

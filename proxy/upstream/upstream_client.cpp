@@ -2,13 +2,14 @@
 
 #include "upstream/url.hpp"
 
+#include <airlock/util/base64.hpp>
 #include <airlock/util/log.hpp>
+#include <airlock/util/text.hpp>
 
 #include <boost/url/parse.hpp>
 
 #include <fmt/core.h>
 #include <openssl/ssl.h>
-#include <sodium.h>
 
 #include <algorithm>
 #include <charconv>
@@ -22,16 +23,6 @@ constexpr std::string_view k_user_agent = "airlock/0.1";
 constexpr std::size_t k_max_header = 64 * 1024;
 constexpr std::size_t k_max_idle_per_origin = 32;
 constexpr std::size_t k_read_buffer = 64 * 1024; // Beast reads at most 64 KiB at a time anyway
-
-std::string
-lowercase(std::string_view text)
-{
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) {
-    return static_cast<char>(std::tolower(c));
-  });
-  return out;
-}
 
 std::string
 host_header(const Url& url)
@@ -48,14 +39,7 @@ host_header(const Url& url)
 std::string
 basic_auth(std::string_view userinfo)
 {
-  std::string encoded(sodium_base64_encoded_len(userinfo.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(encoded.data(),
-                    encoded.size(),
-                    reinterpret_cast<const unsigned char*>(userinfo.data()),
-                    userinfo.size(),
-                    sodium_base64_VARIANT_ORIGINAL);
-  encoded.resize(std::strlen(encoded.c_str()));
-  return "Basic " + encoded;
+  return "Basic " + base64_encode(userinfo);
 }
 
 const char*

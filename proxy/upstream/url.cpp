@@ -2,27 +2,14 @@
 // listing's relative file URLs, a Location header) against them.
 #include "upstream/url.hpp"
 
+#include <airlock/util/text.hpp>
+
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 #include <boost/url/url_view.hpp>
 #include <fmt/core.h>
 
-#include <algorithm>
-#include <cctype>
-
 namespace airlock::proxy {
-
-namespace {
-
-std::string
-lowercase(std::string_view text)
-{
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-} // namespace
 
 std::string
 Url::origin() const

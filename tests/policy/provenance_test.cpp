@@ -6,6 +6,8 @@
 #include "testutil.hpp"
 
 #include <airlock/policy/provenance.hpp>
+#include <airlock/util/base64.hpp>
+#include <airlock/util/hex.hpp>
 
 #include "der.hpp"
 #include "sigstore.hpp"
@@ -246,14 +248,14 @@ TEST(SigstoreBase64, RoundTripsAndRejectsEverySecondSpelling)
 {
   std::string data;
   for (int n = 0; n < 12; ++n) {
-    EXPECT_EQ(sigstore::base64_decode(sigstore::base64_encode(data)), data) << n;
-    EXPECT_EQ(sigstore::base64_encode(data), base64(data)) << n;
+    EXPECT_EQ(base64_decode(base64_encode(data)), data) << n;
+    EXPECT_EQ(base64_encode(data), base64(data)) << n;
     data.push_back(static_cast<char>(0xf0 + n));
   }
-  EXPECT_EQ(sigstore::base64_decode("aGVsbG8="), "hello");
-  EXPECT_EQ(sigstore::base64_decode("+/8="), bytes_of({0xfb, 0xff}));
+  EXPECT_EQ(base64_decode("aGVsbG8="), "hello");
+  EXPECT_EQ(base64_decode("+/8="), bytes_of({0xfb, 0xff}));
   for (const auto* bad : {"aGVsbG8", "aGVs bG8=", "aGVsbG8==", "a===", "aG=sbG8=", "-_8=", "aGVsbG9=", "YR=="}) {
-    EXPECT_FALSE(sigstore::base64_decode(bad).has_value()) << bad;
+    EXPECT_FALSE(base64_decode(bad).has_value()) << bad;
   }
 }
 
@@ -342,7 +344,7 @@ TEST(Der, ReadsDefiniteMinimalLengthsOnly)
                           bytes_of({0x30, 0x85, 1, 0, 0, 0, 0}),                       // 5 length octets
                           bytes_of({0x30})}) {
     std::string_view view = bad;
-    EXPECT_FALSE(der::read(view).has_value()) << sigstore::to_hex(bad);
+    EXPECT_FALSE(der::read(view).has_value()) << to_hex(bad);
   }
 }
 
@@ -654,7 +656,7 @@ TEST(SigstoreCheckpoint, Ed25519NoteKeyIdIsTheRekorV2LogId)
       continue;
     }
     // The raw key is the last 32 bytes of the Ed25519 SPKI.
-    const auto spki = *sigstore::base64_decode(log.at("publicKey").at("rawBytes").as_string());
+    const auto spki = *base64_decode(log.at("publicKey").at("rawBytes").as_string());
     std::string name(log.at("baseUrl").as_string());
     name = name.substr(name.find("://") + 3);
     EXPECT_EQ(base64(sigstore::as_chars(sigstore::ed25519_note_key_id(name, spki.substr(spki.size() - 32)))),
@@ -691,8 +693,8 @@ logged_entry(FakeSigstore::Log log, std::string kind, std::string version)
   const auto attestation = fake.attestation(leaf, statement, spec);
   const auto& entry = attestation.at("verification_material").at("transparency_entries").at(0);
   LoggedEntry out{kind, version, {}, statement, {}, leaf.der};
-  out.body = json::parse(*sigstore::base64_decode(entry.at("canonicalizedBody").as_string())).as_object();
-  out.signature = *sigstore::base64_decode(attestation.at("envelope").at("signature").as_string());
+  out.body = json::parse(*base64_decode(entry.at("canonicalizedBody").as_string())).as_object();
+  out.signature = *base64_decode(attestation.at("envelope").at("signature").as_string());
   return out;
 }
 
@@ -1068,7 +1070,7 @@ TEST_F(ProvenancePolicy, TamperedSignature)
 {
   auto object = attestation();
   auto& envelope = object["envelope"].as_object();
-  auto signature = *sigstore::base64_decode(envelope["signature"].as_string());
+  auto signature = *base64_decode(envelope["signature"].as_string());
   signature[signature.size() - 3] ^= 0x01;
   envelope["signature"] = base64(signature);
   EXPECT_INVALID(verify(object), reason::k_signature);
@@ -1127,7 +1129,7 @@ TEST_F(ProvenancePolicy, TimestampMustCoverThisSignature)
   material["timestamps"] = json::array{json::value(base64("garbage"))};
   EXPECT_INVALID(verify(object), reason::k_timestamp);
   // The same timestamp twice.
-  const auto good = base64(fake().timestamp(*sigstore::base64_decode(object.at("envelope").at("signature").as_string()),
+  const auto good = base64(fake().timestamp(*base64_decode(object.at("envelope").at("signature").as_string()),
                                             k_t0 + 2min));
   material["timestamps"] = json::array{json::value(good), json::value(good)};
   EXPECT_INVALID(verify(object), reason::k_malformed);

@@ -1,18 +1,15 @@
 // Pins which base64 texts the decoder accepts and which it refuses, and what the encoder
 // writes, so that swapping the implementation cannot widen or narrow the accepted set.
 
-#include "sigstore.hpp"
+#include <airlock/util/base64.hpp>
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <string_view>
 
-namespace airlock::policy {
+namespace airlock {
 namespace {
-
-using sigstore::base64_decode;
-using sigstore::base64_encode;
 
 std::string
 bytes(std::initializer_list<unsigned char> values)
@@ -91,5 +88,16 @@ TEST(Base64, RefusesNonZeroTrailingBits)
   }
 }
 
+TEST(Base64, EncodesUrlSafeWithoutPadding)
+{
+  EXPECT_EQ(base64url_encode(""), "");
+  EXPECT_EQ(base64url_encode("f"), "Zg");
+  EXPECT_EQ(base64url_encode("fo"), "Zm8");
+  EXPECT_EQ(base64url_encode("foo"), "Zm9v");
+  EXPECT_EQ(base64url_encode("foob"), "Zm9vYg");
+  EXPECT_EQ(base64url_encode(bytes({0xfb, 0xff})), "-_8");
+  EXPECT_EQ(base64url_encode(std::string(32, '\xff')), std::string(42, '_') + "8");
+}
+
 } // namespace
-} // namespace airlock::policy
+} // namespace airlock
