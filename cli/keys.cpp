@@ -4,7 +4,8 @@
 
 #include "cli/api_client.hpp"
 
-#include <airlock/proxy/tuf.hpp>
+#include <airlock/tuf/client.hpp>
+#include <airlock/tuf/repository.hpp>
 
 #include <boost/json.hpp>
 #include <fmt/core.h>
@@ -17,8 +18,6 @@
 #include <sstream>
 
 namespace airlock::cli {
-
-namespace tuf = proxy::tuf;
 
 int
 keys(const Arguments& args)

@@ -8,7 +8,7 @@
 #include "pages/snapshots.hpp"
 
 #include <airlock/proxy/config.hpp>
-#include <airlock/proxy/tuf.hpp>
+#include <airlock/tuf/repository.hpp>
 
 #include <atomic>
 #include <memory>

@@ -5,8 +5,8 @@
 #include "pages/project_index.hpp"
 
 #include <airlock/policy/policy.hpp>
-#include <airlock/proxy/tuf.hpp>
 #include <airlock/storage/store.hpp>
+#include <airlock/tuf/target.hpp>
 
 #include <memory>
 #include <mutex>

@@ -13,7 +13,7 @@
 #include "fake_upstream.hpp"
 
 #include <airlock/proxy/server.hpp>
-#include <airlock/proxy/tuf.hpp>
+#include <airlock/tuf/repository.hpp>
 #include <airlock/util/log.hpp>
 
 #include <arpa/inet.h>
@@ -76,7 +76,7 @@ struct World
     config.upstream.timeout = 2s;
     config.storage.path = dir / "data";
     config.storage.map_size = 256ULL << 20;
-    FUZZ_CHECK(proxy::tuf::Repository::init(config.storage.path / "tuf", k_now).has_value());
+    FUZZ_CHECK(tuf::Repository::init(config.storage.path / "tuf", k_now).has_value());
     server = std::make_unique<proxy::Server>(config, clock);
     port = server->bind();
     thread = std::thread([this] { server->run(proxy::HandleSignals::no); });

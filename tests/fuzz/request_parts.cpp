@@ -12,7 +12,7 @@
 #include <airlock/policy/filename.hpp>
 #include "upstream/simple_parse.hpp"
 #include "http/negotiate.hpp"
-#include <airlock/proxy/tuf.hpp>
+#include <airlock/tuf/target.hpp>
 
 #include <string>
 
@@ -61,13 +61,13 @@ LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
       const auto name = policy::normalize_project_name(*decoded);
       FUZZ_CHECK(policy::is_valid_project_name(name));
     }
-    const auto target = proxy::tuf::parse_consistent_target_path(*decoded);
+    const auto target = tuf::parse_consistent_target_path(*decoded);
     if (target) {
-      FUZZ_CHECK(!proxy::tuf::invalid_target_path(target->path));
-      proxy::tuf::Target rebuilt;
+      FUZZ_CHECK(!tuf::invalid_target_path(target->path));
+      tuf::Target rebuilt;
       rebuilt.path = target->path;
       rebuilt.sha256 = target->sha256;
-      FUZZ_CHECK(proxy::tuf::consistent_target_path(rebuilt) == *decoded);
+      FUZZ_CHECK(tuf::consistent_target_path(rebuilt) == *decoded);
     }
   }
   return 0;

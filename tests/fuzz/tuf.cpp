@@ -8,9 +8,10 @@
 
 #include "fuzz.hpp"
 
-#include "canonical_json.hpp"
+#include "metadata.hpp"
 
-#include <airlock/proxy/tuf.hpp>
+#include <airlock/tuf/client.hpp>
+#include <airlock/tuf/repository.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -21,7 +22,6 @@
 #include <vector>
 
 using namespace airlock;
-using namespace airlock::proxy;
 
 namespace {
 

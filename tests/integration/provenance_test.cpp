@@ -3,7 +3,7 @@
 
 #include "review_fixture.hpp"
 
-#include <airlock/proxy/tuf.hpp>
+#include <airlock/tuf/repository.hpp>
 
 #include <thread>
 
@@ -165,7 +165,6 @@ TEST_F(ProvenanceTest, TheListingsProvenanceKeyIsFollowed)
 // that verify would refuse a page Airlock serves.
 TEST_F(ProvenanceTest, ASnapshotPageChangedByALaterCheckIsSignedAgain)
 {
-  namespace tuf = proxy::tuf;
   auto file = attested(std::chrono::days{40}); // established history: approved on age
   file.behaviour = FileBehaviour::error_500;   // its provenance cannot be fetched yet
   upstream.add_file("pypi-attestations", file);

@@ -6,7 +6,7 @@
 
 #include "admin/auth.hpp"
 
-#include <airlock/proxy/tuf.hpp>
+#include <airlock/tuf/client.hpp>
 
 #include <sodium.h>
 
@@ -39,7 +39,7 @@ protected:
   }
 
   // Reads /tuf/ from the server under test, as `airlock verify` does.
-  proxy::tuf::Fetch tuf_fetch()
+  tuf::Fetch tuf_fetch()
   {
     return [this](std::string_view path, std::uint64_t) -> Expected<std::optional<std::string>> {
       auto response = http_get(port, "/tuf/" + std::string(path));
@@ -58,7 +58,6 @@ protected:
   // an empty string once it does.
   std::string wait_until_signed(const std::string& target, const std::string& body)
   {
-    namespace tuf = proxy::tuf;
     const auto root = http_get(port, "/tuf/metadata/1.root.json").body;
     const auto fetch = tuf_fetch();
     std::string problem = "never verified";

@@ -3,7 +3,8 @@
 
 #include "review_fixture.hpp"
 
-#include <airlock/proxy/tuf.hpp>
+#include <airlock/tuf/client.hpp>
+#include <airlock/tuf/repository.hpp>
 
 #include <thread>
 
@@ -97,7 +98,6 @@ TEST_F(SnapshotTest, ALongerWindowConfiguredLaterDoesNotWithholdFrozenFiles)
 // resolves around it) and the TUF metadata follows the changed page.
 TEST_F(SnapshotTest, ATakedownUpstreamIsWithheldFromTheSnapshotAndSignedAgain)
 {
-  namespace tuf = proxy::tuf;
   ASSERT_TRUE(tuf::Repository::init(dir.path() / "data" / "tuf", clock.now()));
   start_with_tokens();
   ASSERT_EQ(create("frozen", admin).status, 201u);
@@ -143,7 +143,6 @@ TEST_F(SnapshotTest, NamesRolesAndUnknownSnapshots)
 
 TEST_F(SnapshotTest, TufSignsWhatSnapshotsServeAndResignsAfterABlock)
 {
-  namespace tuf = proxy::tuf;
   ASSERT_TRUE(tuf::Repository::init(dir.path() / "data" / "tuf", clock.now()));
   start_with_tokens();
   ASSERT_EQ(create("signed", admin).status, 201u);

@@ -6,21 +6,22 @@
 // re-signs the metadata file IN with the ed25519 seed in KEY (a key file as `airlock keys
 // init` writes it, or "random" for a key nobody trusts), optionally changing its expiry or
 // version first, and writes OUT with that one signature. It touches no repository.
-#include <airlock/proxy/tuf.hpp>
+#include "metadata.hpp"
 
-#include "canonical_json.hpp"
+#include <airlock/util/sha256.hpp>
 
 #include <boost/json.hpp>
 
 #include <fmt/format.h>
 #include <sodium.h>
 
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
 namespace fs = std::filesystem;
-namespace tuf = airlock::proxy::tuf;
+namespace tuf = airlock::tuf;
 
 namespace {
 

@@ -1,6 +1,7 @@
-#include <airlock/proxy/tuf.hpp>
+#include <airlock/tuf/client.hpp>
+#include <airlock/tuf/repository.hpp>
 
-#include "canonical_json.hpp"
+#include "metadata.hpp"
 #include "testutil.hpp"
 
 #include <boost/json.hpp>
@@ -12,7 +13,7 @@
 
 #include <map>
 
-namespace airlock::proxy::tuf {
+namespace airlock::tuf {
 namespace {
 
 namespace json = boost::json;
@@ -693,4 +694,4 @@ TEST_F(TufRepositoryTest, OpenDiscardsAnUncommittedRotationAndRefusesLooseKeys)
 }
 
 } // namespace
-} // namespace airlock::proxy::tuf
+} // namespace airlock::tuf
