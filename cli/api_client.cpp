@@ -1,3 +1,5 @@
+// The CLI's side of the admin API: one blocking HTTP(S) request per call, with a bearer token,
+// and downloads streamed through a hash without keeping them (snapshot --prefetch).
 #include "cli/api_client.hpp"
 
 #include "http/net.hpp"

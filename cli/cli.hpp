@@ -1,5 +1,8 @@
 #pragma once
 
+// Private to cli/: the entry point main() calls.
+// Its one function runs the whole command line.
+
 namespace airlock::cli {
 
 // The whole `airlock` command line: parses argv, runs the subcommand, returns the exit code.

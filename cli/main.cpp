@@ -1,3 +1,5 @@
+// The executable: ignores SIGPIPE, then hands argv to the command line. Only this file sees
+// everything; the rest links below it.
 #include "cli/cli.hpp"
 
 #include <csignal>

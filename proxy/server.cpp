@@ -1,3 +1,5 @@
+// The composition root: builds every part, accepts connections, runs sessions on one thread
+// each, routes requests to the parts, and drains on shutdown.
 #include <airlock/proxy/server.hpp>
 
 #include "admin/admin_api.hpp"

@@ -1,3 +1,5 @@
+// API tokens: made (a public id and a secret shown once), stored as a BLAKE2b hash, and
+// checked in constant time from a bearer or basic-auth header.
 #include "admin/auth.hpp"
 
 #include <airlock/util/assert.hpp>

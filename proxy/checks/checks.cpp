@@ -1,3 +1,5 @@
+// The background checks: PEP 740 provenance fetched and verified offline, and wheels read
+// through Range requests, with bounded concurrency, retries, and a hold when they fail for good.
 #include "checks/checks.hpp"
 
 #include "http/metrics.hpp"

@@ -1,3 +1,5 @@
+// /files/: an approved file from the cache (sendfile), or relayed from upstream while hashed,
+// its last bytes held until the sha256 matches; PEP 658 metadata the same way.
 #include "files/files.hpp"
 
 #include "pages/project_index.hpp"

@@ -1,3 +1,5 @@
+// One request and its answer: writing responses (prepared headers, MSG_MORE, would-block
+// waits), text and redirects, percent-decoding and query parameters.
 #include "http/exchange.hpp"
 
 #include <airlock/util/sha256.hpp>

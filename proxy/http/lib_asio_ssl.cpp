@@ -1,1 +1,3 @@
+// Asio's SSL support compiled once, here (BOOST_ASIO_SEPARATE_COMPILATION): every other file
+// includes its headers only.
 #include <boost/asio/ssl/impl/src.hpp>

@@ -1,3 +1,5 @@
+// Counters and latency histograms of requests, the cache and upstream, rendered in the
+// Prometheus text format for /-/metrics.
 #include "http/metrics.hpp"
 
 #include <fmt/core.h>

@@ -1,3 +1,5 @@
+// Content negotiation for the Simple API (PEP 691): Accept q-values, wildcards and
+// ?format=, down to HTML, versioned HTML or JSON.
 #include "http/negotiate.hpp"
 
 #include <airlock/util/text.hpp>

@@ -1,3 +1,5 @@
+// Project pages: listings fetched from upstream (revalidated, refreshed when stale, kept when
+// upstream fails), stored, decided by policy and rendered once per state.
 #include "pages/project_index.hpp"
 
 #include "pages/facts.hpp"

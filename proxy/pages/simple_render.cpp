@@ -1,3 +1,5 @@
+// Rendering the Simple API Airlock serves: PEP 503 HTML and PEP 691 JSON of the approved
+// files, with hashes, metadata, yanks, provenance URLs and what is withheld.
 #include "pages/simple_render.hpp"
 
 #include <airlock/util/utf8.hpp>

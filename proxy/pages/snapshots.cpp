@@ -1,3 +1,5 @@
+// Snapshots: freezing what the pages serve, rendering the frozen views (withholding what was
+// blocked since), and the targets TUF signs over them.
 #include "pages/snapshots.hpp"
 
 #include "pages/facts.hpp"

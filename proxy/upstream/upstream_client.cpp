@@ -1,3 +1,5 @@
+// The upstream HTTP(S) client: pooled connections per thread, TLS verified, proxies from the
+// environment, redirects followed, every read bounded and timed.
 #include "upstream/upstream_client.hpp"
 
 #include "upstream/url.hpp"

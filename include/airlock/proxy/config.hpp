@@ -1,5 +1,8 @@
 #pragma once
 
+// The configuration Airlock runs with: what airlock.toml sets, or the embedded defaults.
+// Defaults are member initializers; load_config() reports every problem in a file at once.
+
 #include <airlock/policy/policy.hpp>
 #include <airlock/storage/store.hpp>
 #include <airlock/util/time.hpp>

@@ -1,5 +1,8 @@
 #pragma once
 
+// The Airlock server: binds, serves until stopped, drains; what `airlock serve` and the
+// integration tests run.
+
 #include <airlock/proxy/config.hpp>
 #include <airlock/storage/store.hpp>
 #include <airlock/util/time.hpp>
