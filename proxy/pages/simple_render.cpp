@@ -2,6 +2,8 @@
 // files, with hashes, metadata, yanks, provenance URLs and what is withheld.
 #include "pages/simple_render.hpp"
 
+#include <airlock/util/hex.hpp>
+
 #include <airlock/util/utf8.hpp>
 
 #include <airlock/policy/version.hpp>
@@ -62,15 +64,17 @@ append_non_ascii(std::string& out, std::string_view text, std::size_t pos)
   return length;
 }
 
-// For attribute values and text: the five characters that can end an attribute or start
-// markup are escaped, C0 controls (which HTML forbids) and invalid UTF-8 become U+FFFD.
+// Copies `text`: runs of bytes `plain` allows as they are, valid UTF-8 through (invalid bytes
+// become U+FFFD), and every other ASCII byte as `escape` writes it. The scan that HTML and
+// JSON share; only their escapes differ.
+template<typename Escape>
 void
-append_html(std::string& out, std::string_view text)
+append_escaped(std::string& out, std::string_view text, const ByteTable& plain, Escape escape)
 {
   std::size_t pos = 0;
   while (pos < text.size()) {
     std::size_t run = pos;
-    while (run < text.size() && k_html_plain[static_cast<unsigned char>(text[run])]) {
+    while (run < text.size() && plain[static_cast<unsigned char>(text[run])]) {
       ++run;
     }
     out.append(text.substr(pos, run - pos));
@@ -79,6 +83,21 @@ append_html(std::string& out, std::string_view text)
       break;
     }
     const auto c = static_cast<unsigned char>(text[pos]);
+    if (c >= 0x80) {
+      pos += append_non_ascii(out, text, pos);
+      continue;
+    }
+    escape(c);
+    ++pos;
+  }
+}
+
+// For attribute values and text: the five characters that can end an attribute or start
+// markup are escaped, C0 controls (which HTML forbids) become U+FFFD.
+void
+append_html(std::string& out, std::string_view text)
+{
+  append_escaped(out, text, k_html_plain, [&](unsigned char c) {
     switch (c) {
     case '&':
       out.append("&amp;");
@@ -102,15 +121,10 @@ append_html(std::string& out, std::string_view text)
       out.push_back(static_cast<char>(c));
       break;
     default:
-      if (c >= 0x80) {
-        pos += append_non_ascii(out, text, pos);
-        continue;
-      }
       out.append(k_replacement_character);
       break;
     }
-    ++pos;
-  }
+  });
 }
 
 // A JSON string literal: quote, backslash and controls escaped, valid UTF-8 passed through,
@@ -120,18 +134,7 @@ append_json_string(std::string& out, std::string_view text)
 {
   static constexpr char k_hex[] = "0123456789abcdef";
   out.push_back('"');
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    std::size_t run = pos;
-    while (run < text.size() && k_json_plain[static_cast<unsigned char>(text[run])]) {
-      ++run;
-    }
-    out.append(text.substr(pos, run - pos));
-    pos = run;
-    if (pos == text.size()) {
-      break;
-    }
-    const auto c = static_cast<unsigned char>(text[pos]);
+  append_escaped(out, text, k_json_plain, [&](unsigned char c) {
     switch (c) {
     case '"':
       out.append("\\\"");
@@ -155,31 +158,13 @@ append_json_string(std::string& out, std::string_view text)
       out.append("\\f");
       break;
     default:
-      if (c >= 0x80) {
-        pos += append_non_ascii(out, text, pos);
-        continue;
-      }
       out.append("\\u00");
       out.push_back(k_hex[c >> 4]);
       out.push_back(k_hex[c & 0xF]);
       break;
     }
-    ++pos;
-  }
+  });
   out.push_back('"');
-}
-
-void
-append_hex(std::string& out, const Sha256& digest)
-{
-  static constexpr char k_hex[] = "0123456789abcdef";
-  const auto start = out.size();
-  out.resize(start + 2 * digest.bytes.size());
-  char* p = out.data() + start;
-  for (const auto b : digest.bytes) {
-    *p++ = k_hex[b >> 4];
-    *p++ = k_hex[b & 0xF];
-  }
 }
 
 void
@@ -249,7 +234,7 @@ file_url(const ProjectPage& page, const storage::FileRecord& file, std::string& 
 {
   url.clear();
   url.append(page.file_url_prefix);
-  append_hex(url, file.sha256);
+  url += to_hex(file.sha256.bytes);
   url.push_back('/');
   append_path_segment(url, file.filename);
   return url;
@@ -333,7 +318,7 @@ render_project_html(const ProjectPage& page)
     out.append("    <a href=\"");
     append_html(out, file_url(page, file, url));
     out.append("#sha256=");
-    append_hex(out, file.sha256);
+    out += to_hex(file.sha256.bytes);
     out.push_back('"');
     if (!file.requires_python.empty()) {
       out.append(" data-requires-python=\"");
@@ -347,9 +332,9 @@ render_project_html(const ProjectPage& page)
     }
     if (file.core_metadata) {
       out.append(" data-core-metadata=\"sha256=");
-      append_hex(out, *file.core_metadata);
+      out += to_hex(file.core_metadata->bytes);
       out.append("\" data-dist-info-metadata=\"sha256=");
-      append_hex(out, *file.core_metadata);
+      out += to_hex(file.core_metadata->bytes);
       out.push_back('"');
     }
     out.push_back('>');
@@ -378,7 +363,7 @@ render_project_json(const ProjectPage& page)
     out.append(",\"url\":");
     append_json_string(out, file_url(page, file, url));
     out.append(",\"hashes\":{\"sha256\":\"");
-    append_hex(out, file.sha256);
+    out += to_hex(file.sha256.bytes);
     out.append("\"}");
     if (!file.requires_python.empty()) {
       out.append(",\"requires-python\":");
@@ -405,9 +390,9 @@ render_project_json(const ProjectPage& page)
     }
     if (file.core_metadata) {
       out.append(",\"core-metadata\":{\"sha256\":\"");
-      append_hex(out, *file.core_metadata);
+      out += to_hex(file.core_metadata->bytes);
       out.append("\"},\"data-dist-info-metadata\":{\"sha256\":\"");
-      append_hex(out, *file.core_metadata);
+      out += to_hex(file.core_metadata->bytes);
       out.append("\"}");
     }
     if (index < page.provenance_urls.size() && !page.provenance_urls[index].empty()) {
