@@ -10,6 +10,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <functional>
 #include <array>
 #include <memory>
 #include <numeric>
@@ -963,9 +964,8 @@ summarize(const std::vector<ZipEntry>& entries, const std::map<std::string, std:
   }
   WheelSummary summary;
   for (const auto& [name, digests] : executable) {
-    const bool agree = !digests.empty() && std::all_of(digests.begin(), digests.end(), [&](const std::string& d) {
-      return d == digests.front();
-    });
+    const bool agree =
+      !digests.empty() && std::adjacent_find(digests.begin(), digests.end(), std::not_equal_to<>()) == digests.end();
     summary.executable_pth.push_back(StartupFile{name, agree ? digests.front() : std::string()});
   }
   summary.top_level.assign(top_level.begin(), top_level.end());
