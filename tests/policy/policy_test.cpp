@@ -328,9 +328,10 @@ protected:
                       Options options = {}, std::vector<Decision> decisions = {})
   {
     std::map<storage::FileKey, storage::FileChecks> by_file;
-    for (const auto& [filename, record] : checks) {
+    for (const auto& entry : checks) {
+      const auto& filename = entry.first;
       const auto it = std::find_if(files.begin(), files.end(), [&](const auto& f) { return f.filename == filename; });
-      by_file.emplace(storage::FileKey{filename, it == files.end() ? Sha256{} : it->sha256}, record);
+      by_file.emplace(storage::FileKey{filename, it == files.end() ? Sha256{} : it->sha256}, entry.second);
     }
     const ProjectHistory history(files, std::move(by_file), k_now - std::chrono::days{20});
     const Policy policy(std::move(options));
