@@ -1,3 +1,6 @@
+// fsck: checks a data directory's index against its blob files, reports each problem with the
+// repair it needs, and applies the safe repairs. It reads the tables raw to report, not throw.
+
 #include <airlock/storage/fsck.hpp>
 
 #include <airlock/storage/store.hpp>
@@ -5,6 +8,7 @@
 #include "codec.hpp"
 #include "keys.hpp"
 #include "lmdb.hpp"
+#include "tables.hpp"
 
 #include <fmt/core.h>
 
@@ -25,47 +29,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// As many as Store opens, and then some: LMDB only needs an upper bound.
-constexpr unsigned k_max_tables = 16;
 // Blob files are hashed through one buffer of this size, whatever their size.
 constexpr std::size_t k_hash_chunk = 1 << 20;
-
-// The table names and key layouts are Store's (storage/store.cpp); fsck reads them raw so
-// that it can report a broken record instead of throwing on it.
-struct Tables
-{
-  lmdb::Table projects;
-  lmdb::Table files;
-  lmdb::Table by_sha256;
-  lmdb::Table blobs;
-  lmdb::Table decisions;
-  lmdb::Table audit;
-  lmdb::Table tokens;
-  lmdb::Table snapshots;
-  lmdb::Table snapshot_files;
-  lmdb::Table checks;
-};
-
-Tables
-open_tables(const lmdb::Env& env)
-{
-  // Commits nothing when the tables exist; LMDB shares the handles once it commits.
-  lmdb::WriteTxn txn(env);
-  Tables tables{
-    txn.open_table("projects"),
-    txn.open_table("files"),
-    txn.open_table("files_by_sha256", lmdb::Dup::sorted),
-    txn.open_table("blobs"),
-    txn.open_table("decisions"),
-    txn.open_table("audit"),
-    txn.open_table("tokens"),
-    txn.open_table("snapshots"),
-    txn.open_table("snapshot_files"),
-    txn.open_table("checks"),
-  };
-  txn.commit();
-  return tables;
-}
 
 std::string
 where(const lmdb::Table& table, std::string_view key)
@@ -181,7 +146,7 @@ public:
       m_blob_root(options.path / "blobs"),
       m_repair(repair),
       m_env(options.path / "index", options.map_size, k_max_tables),
-      m_tables(open_tables(m_env))
+      m_tables(open_table_handles(m_env))
   {
   }
 
@@ -274,22 +239,22 @@ private:
         return;
       }
       bool indexed = false;
-      txn.for_each(m_tables.by_sha256, keys::sha(record->sha256), [&](std::string_view row_key, std::string_view row) {
+      txn.for_each(m_tables.files_by_sha256, keys::sha(record->sha256), [&](std::string_view row_key, std::string_view row) {
         indexed = indexed || (row_key.size() == sizeof(Sha256::bytes) && row == key);
       });
       if (!indexed) {
         const auto problem = add(FsckIssue::missing_row, where(m_tables.files, key),
                                  fmt::format("no {} row for its sha256 {}; --repair adds it",
-                                             m_tables.by_sha256.name, record->sha256.hex()),
+                                             m_tables.files_by_sha256.name, record->sha256.hex()),
                                  true);
         m_index_fixes.emplace_back(problem,
                                    [this, sha = record->sha256, k = std::string(key)](lmdb::WriteTxn& w) {
-                                     w.put_dup(m_tables.by_sha256, keys::sha(sha), k);
+                                     w.put_dup(m_tables.files_by_sha256, keys::sha(sha), k);
                                    });
       }
     });
 
-    txn.for_each(m_tables.by_sha256, "", [&](std::string_view key, std::string_view row) {
+    txn.for_each(m_tables.files_by_sha256, "", [&](std::string_view key, std::string_view row) {
       const auto sha256 = keys::sha_of(key);
       std::string detail;
       if (!sha256) {
@@ -303,7 +268,7 @@ private:
       if (detail.empty()) {
         return;
       }
-      const auto problem = add(FsckIssue::dangling_row, where(m_tables.by_sha256, key),
+      const auto problem = add(FsckIssue::dangling_row, where(m_tables.files_by_sha256, key),
                                detail + "; --repair drops the row", true);
       m_index_fixes.emplace_back(problem, [this, k = std::string(key), r = std::string(row)](lmdb::WriteTxn& w) {
         // Checked again in the write transaction: a listing stored meanwhile may need the row.
@@ -311,7 +276,7 @@ private:
         const auto value = w.get(m_tables.files, r);
         const auto record = value ? codec::decode_file(*value) : std::nullopt;
         if (!sha || !record || record->sha256 != *sha) {
-          w.del_dup(m_tables.by_sha256, k, r);
+          w.del_dup(m_tables.files_by_sha256, k, r);
         }
       });
     });
@@ -587,7 +552,7 @@ private:
   fs::path m_blob_root;
   Repair m_repair;
   lmdb::Env m_env;
-  Tables m_tables;
+  TableHandles m_tables;
   FsckReport m_report;
   std::vector<std::pair<std::size_t, IndexFix>> m_index_fixes;
   std::vector<std::pair<std::size_t, fs::path>> m_removals;
