@@ -8,6 +8,7 @@
 
 #include <airlock/policy/filename.hpp>
 #include <airlock/policy/wheel.hpp>
+#include <airlock/policy/zip.hpp>
 #include <airlock/util/log.hpp>
 
 #include <fmt/core.h>

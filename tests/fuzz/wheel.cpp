@@ -7,6 +7,7 @@
 #include "fuzz.hpp"
 
 #include <airlock/policy/wheel.hpp>
+#include <airlock/policy/zip.hpp>
 
 #include <algorithm>
 #include <map>

@@ -2,6 +2,7 @@
 // Zip64 records built by hand and damage applied on purpose.
 
 #include <airlock/policy/wheel.hpp>
+#include <airlock/policy/zip.hpp>
 
 #include <airlock/util/sha256.hpp>
 
