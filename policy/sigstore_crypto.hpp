@@ -67,6 +67,9 @@ fail(std::string_view reason_class, std::string reason)
   return tl::unexpected<Failure>(Failure{reason_class, std::move(reason)});
 }
 
+// The bytes of an ASN.1 string, valid while the string lives.
+std::string_view asn1_view(const ASN1_STRING* s);
+
 // Parses a DER SubjectPublicKeyInfo (or PKCS#1 for PKCS1_RSA_PKCS1V5) of the given Sigstore
 // keyDetails. nullopt for key types this verifier does not support; an error when the bytes do
 // not parse or are not the announced type.
