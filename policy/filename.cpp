@@ -1,5 +1,7 @@
 #include <airlock/policy/filename.hpp>
 
+#include "ascii.hpp"
+
 #include <array>
 #include <vector>
 
@@ -10,29 +12,10 @@ namespace {
 constexpr std::size_t k_max_project_name = 200;
 constexpr std::size_t k_max_filename = 255;
 
-bool
-is_ascii_alnum(char c)
-{
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-bool
-is_digit(char c)
-{
-  return c >= '0' && c <= '9';
-}
-
-char
-to_lower(char c)
-{
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool
-is_name_separator(char c)
-{
-  return c == '-' || c == '_' || c == '.';
-}
+using ascii::is_alnum;
+using ascii::is_digit;
+using ascii::is_separator;
+using ascii::to_lower;
 
 // A PEP 440 version starts with a digit, after an optional 'v'. Requiring that is what lets a
 // project-name prefix such as "foo" not swallow the sdist "foo-bar-1.0.tar.gz" as version
@@ -49,7 +32,7 @@ is_plausible_version(std::string_view version, bool allow_dash)
     return false;
   }
   for (const char c : version) {
-    const bool ok = is_ascii_alnum(c) || c == '.' || c == '!' || c == '+' || c == '_'
+    const bool ok = is_alnum(c) || c == '.' || c == '!' || c == '+' || c == '_'
                     || (allow_dash && c == '-');
     if (!ok) {
       return false;
@@ -66,17 +49,11 @@ is_plausible_tag(std::string_view tag)
     return false;
   }
   for (const char c : tag) {
-    if (!is_ascii_alnum(c) && c != '_' && c != '.') {
+    if (!is_alnum(c) && c != '_' && c != '.') {
       return false;
     }
   }
   return true;
-}
-
-bool
-ends_with(std::string_view text, std::string_view suffix)
-{
-  return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
 }
 
 std::vector<std::string_view>
@@ -164,7 +141,7 @@ normalize_project_name(std::string_view name)
   out.reserve(name.size());
   bool in_separator_run = false;
   for (const char c : name) {
-    if (is_name_separator(c)) {
+    if (is_separator(c)) {
       if (!in_separator_run) {
         out.push_back('-');
       }
@@ -183,11 +160,11 @@ is_valid_project_name(std::string_view name)
   if (name.empty() || name.size() > k_max_project_name) {
     return false;
   }
-  if (!is_ascii_alnum(name.front()) || !is_ascii_alnum(name.back())) {
+  if (!is_alnum(name.front()) || !is_alnum(name.back())) {
     return false;
   }
   for (const char c : name) {
-    if (!is_ascii_alnum(c) && !is_name_separator(c)) {
+    if (!is_alnum(c) && !is_separator(c)) {
       return false;
     }
   }
@@ -200,14 +177,14 @@ parse_filename(std::string_view filename, std::string_view expected_project)
   if (!is_safe_filename(filename)) {
     return std::nullopt;
   }
-  if (ends_with(filename, ".whl")) {
+  if (filename.ends_with(".whl")) {
     return parse_wheel(filename.substr(0, filename.size() - 4));
   }
   // Longest suffixes first, so ".tar.gz" is not taken for ".tar"-less ".gz".
   static constexpr std::array<std::string_view, 6> k_sdist_suffixes = {
     ".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".zip", ".tar"};
   for (const auto suffix : k_sdist_suffixes) {
-    if (ends_with(filename, suffix)) {
+    if (filename.ends_with(suffix)) {
       return parse_sdist(filename.substr(0, filename.size() - suffix.size()), expected_project);
     }
   }

@@ -4,6 +4,7 @@
 #include <airlock/policy/provenance.hpp>
 #include <airlock/util/base64.hpp>
 
+#include "ascii.hpp"
 #include "attestation.hpp"
 #include "json_util.hpp"
 #include "sigstore.hpp"
@@ -141,9 +142,7 @@ tag_set(std::string_view tags)
   while (true) {
     const auto dot = tags.find('.');
     std::string tag(tags.substr(0, dot));
-    std::transform(tag.begin(), tag.end(), tag.begin(), [](char c) {
-      return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-    });
+    std::transform(tag.begin(), tag.end(), tag.begin(), ascii::to_lower);
     out.insert(std::move(tag));
     if (dot == std::string_view::npos) {
       return out;
@@ -155,9 +154,8 @@ tag_set(std::string_view tags)
 bool
 is_tag(std::string_view tag)
 {
-  return !tag.empty() && std::all_of(tag.begin(), tag.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.';
-  });
+  return !tag.empty()
+         && std::all_of(tag.begin(), tag.end(), [](char c) { return ascii::is_alnum(c) || c == '_' || c == '.'; });
 }
 
 std::optional<DistName>

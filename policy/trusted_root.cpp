@@ -43,20 +43,30 @@ parse_validity(const json::object& object, std::string_view where)
   return out;
 }
 
-const json::array*
-entries(const json::object& root, std::string_view key, Expected<void>& error)
+// Calls parse_entry(where, entry) for each entry of the array at `key`, `where` naming it
+// ("tlogs[2]"), and stops at its first error. A missing key has no entries; anything but an
+// array of at most k_max_entries is an error.
+template<typename ParseEntry>
+Expected<void>
+for_each_entry(const json::object& root, std::string_view key, ParseEntry parse_entry)
 {
   const auto* value = find(root, key);
   if (value == nullptr) {
-    return nullptr;
+    return {};
   }
   const auto* array = value->if_array();
   if (array == nullptr) {
-    error = make_unexpected(fmt::format("{} is not an array", key));
-  } else if (array->size() > k_max_entries) {
-    error = make_unexpected(fmt::format("{} has more than {} entries", key, k_max_entries));
+    return make_unexpected(fmt::format("{} is not an array", key));
   }
-  return error ? array : nullptr;
+  if (array->size() > k_max_entries) {
+    return make_unexpected(fmt::format("{} has more than {} entries", key, k_max_entries));
+  }
+  for (std::size_t i = 0; i < array->size(); ++i) {
+    if (auto parsed = parse_entry(fmt::format("{}[{}]", key, i), (*array)[i]); !parsed) {
+      return parsed;
+    }
+  }
+  return {};
 }
 
 // Appends the logs of `key` (tlogs or ctlogs); key types this verifier does not know are left
@@ -64,14 +74,8 @@ entries(const json::object& root, std::string_view key, Expected<void>& error)
 Expected<void>
 parse_logs(const json::object& root, std::string_view key, std::vector<LogKey>& out)
 {
-  Expected<void> error;
-  const auto* array = entries(root, key, error);
-  if (!error || array == nullptr) {
-    return error;
-  }
-  for (std::size_t i = 0; i < array->size(); ++i) {
-    const auto where = fmt::format("{}[{}]", key, i);
-    const auto* log = (*array)[i].if_object();
+  return for_each_entry(root, key, [&](const std::string& where, const json::value& element) -> Expected<void> {
+    const auto* log = element.if_object();
     const auto* public_key = log != nullptr ? find_object(*log, "publicKey") : nullptr;
     const auto* log_id = log != nullptr ? find_object(*log, "logId") : nullptr;
     if (public_key == nullptr || log_id == nullptr) {
@@ -98,24 +102,18 @@ parse_logs(const json::object& root, std::string_view key, std::vector<LogKey>& 
       return make_unexpected(valid.error());
     }
     if (!*parsed) {
-      continue;
+      return {};
     }
     out.push_back(LogKey{*id, std::string(view(*base_url)), std::move(**parsed), *valid});
-  }
-  return {};
+    return {};
+  });
 }
 
 Expected<void>
 parse_authorities(const json::object& root, std::string_view key, std::vector<CertificateAuthority>& out)
 {
-  Expected<void> error;
-  const auto* array = entries(root, key, error);
-  if (!error || array == nullptr) {
-    return error;
-  }
-  for (std::size_t i = 0; i < array->size(); ++i) {
-    const auto where = fmt::format("{}[{}]", key, i);
-    const auto* authority = (*array)[i].if_object();
+  return for_each_entry(root, key, [&](const std::string& where, const json::value& element) -> Expected<void> {
+    const auto* authority = element.if_object();
     const auto* chain = authority != nullptr ? find_object(*authority, "certChain") : nullptr;
     const auto* certificates = chain != nullptr ? find_array(*chain, "certificates") : nullptr;
     if (certificates == nullptr || certificates->empty() || certificates->size() > 8) {
@@ -140,8 +138,8 @@ parse_authorities(const json::object& root, std::string_view key, std::vector<Ce
     }
     parsed.valid = *valid;
     out.push_back(std::move(parsed));
-  }
-  return {};
+    return {};
+  });
 }
 
 } // namespace

@@ -1,6 +1,6 @@
 #include <airlock/policy/version.hpp>
 
-#include <cctype>
+#include "ascii.hpp"
 
 #include <fmt/core.h>
 
@@ -13,31 +13,10 @@ namespace airlock::policy {
 
 namespace {
 
-// ASCII only, and no <cctype>: its answers depend on the C locale, and a version is ASCII.
-bool
-is_digit(char c)
-{
-  return c >= '0' && c <= '9';
-}
-
-char
-to_lower(char c)
-{
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool
-is_alnum(char c)
-{
-  const char lower = to_lower(c);
-  return is_digit(c) || (lower >= 'a' && lower <= 'z');
-}
-
-bool
-is_separator(char c)
-{
-  return c == '.' || c == '-' || c == '_';
-}
+using ascii::is_alnum;
+using ascii::is_digit;
+using ascii::is_separator;
+using ascii::to_lower;
 
 // Python's str.strip() in packaging also strips Unicode spaces; a version is ASCII, so the
 // ASCII ones are all we take off.
@@ -583,7 +562,7 @@ Version::canonical() const
   const auto bang = out.find('!');
   const std::size_t start = bang == std::string::npos ? 0 : bang + 1;
   std::size_t end = start;
-  while (end < out.size() && (std::isdigit(static_cast<unsigned char>(out[end])) || out[end] == '.')) {
+  while (end < out.size() && (is_digit(out[end]) || out[end] == '.')) {
     ++end;
   }
   if (end > start && out[end - 1] == '.') {

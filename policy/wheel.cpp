@@ -94,6 +94,22 @@ is_startup_source(std::string_view installed)
   return false;
 }
 
+// The names of the entries pip installs into site-packages for which wanted(entry name,
+// installed path) holds, in archive order.
+template<typename Wanted>
+std::vector<std::string>
+installed_entries(const std::vector<ZipEntry>& entries, Wanted wanted)
+{
+  std::vector<std::string> names;
+  for (const ZipEntry& entry : entries) {
+    const auto installed = site_packages_path(entry.name);
+    if (installed && wanted(entry.name, *installed)) {
+      names.push_back(entry.name);
+    }
+  }
+  return names;
+}
+
 } // namespace
 
 bool
@@ -133,27 +149,15 @@ pth_has_executable_lines(std::string_view content)
 std::vector<std::string>
 pth_files(const std::vector<ZipEntry>& entries)
 {
-  std::vector<std::string> names;
-  for (const ZipEntry& entry : entries) {
-    const auto installed = site_packages_path(entry.name);
-    if (installed && is_root_pth(entry.name, *installed)) {
-      names.push_back(entry.name);
-    }
-  }
-  return names;
+  return installed_entries(entries, is_root_pth);
 }
 
 std::vector<std::string>
 startup_files(const std::vector<ZipEntry>& entries)
 {
-  std::vector<std::string> names;
-  for (const ZipEntry& entry : entries) {
-    const auto installed = site_packages_path(entry.name);
-    if (installed && (is_root_pth(entry.name, *installed) || is_startup_source(*installed))) {
-      names.push_back(entry.name);
-    }
-  }
-  return names;
+  return installed_entries(entries, [](std::string_view entry_name, std::string_view installed) {
+    return is_root_pth(entry_name, installed) || is_startup_source(installed);
+  });
 }
 
 WheelSummary
