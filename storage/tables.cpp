@@ -34,6 +34,24 @@ decode_or_throw(const lmdb::Table& table, std::string_view key, std::string_view
   return std::move(*record);
 }
 
+// Reads the record at `key` of a table keyed by the record's own name (`name` names that field):
+// a record naming another key is corrupt.
+template<typename Record>
+std::optional<Record>
+get_named(const lmdb::Txn& txn, const lmdb::Table& table, std::string_view key,
+          std::optional<Record> (*decode)(std::string_view), std::string Record::*name)
+{
+  const auto value = txn.get(table, key);
+  if (!value) {
+    return std::nullopt;
+  }
+  auto record = decode_or_throw(table, key, *value, decode);
+  if (record.*name != key) {
+    throw_corrupt(table, key);
+  }
+  return record;
+}
+
 std::string
 encode_audit_id(std::uint64_t id)
 {
@@ -88,15 +106,7 @@ open_tables(const lmdb::Env& env)
 std::optional<ProjectRecord>
 ProjectsTable::get(const lmdb::Txn& txn, std::string_view name) const
 {
-  const auto value = txn.get(m_table, name);
-  if (!value) {
-    return std::nullopt;
-  }
-  auto record = decode_or_throw(m_table, name, *value, codec::decode_project);
-  if (record.name != name) {
-    throw_corrupt(m_table, name);
-  }
-  return record;
+  return get_named(txn, m_table, name, codec::decode_project, &ProjectRecord::name);
 }
 
 void
@@ -342,15 +352,7 @@ AuditTable::decode_id(std::string_view key) const
 std::optional<TokenRecord>
 TokensTable::get(const lmdb::Txn& txn, std::string_view id) const
 {
-  const auto value = txn.get(m_table, id);
-  if (!value) {
-    return std::nullopt;
-  }
-  auto record = decode_or_throw(m_table, id, *value, codec::decode_token);
-  if (record.id != id) {
-    throw_corrupt(m_table, id);
-  }
-  return record;
+  return get_named(txn, m_table, id, codec::decode_token, &TokenRecord::id);
 }
 
 void
@@ -362,15 +364,7 @@ TokensTable::put(lmdb::WriteTxn& txn, const TokenRecord& record) const
 std::optional<SnapshotRecord>
 SnapshotsTable::get(const lmdb::Txn& txn, std::string_view name) const
 {
-  const auto value = txn.get(m_snapshots, name);
-  if (!value) {
-    return std::nullopt;
-  }
-  auto record = decode_or_throw(m_snapshots, name, *value, codec::decode_snapshot);
-  if (record.name != name) {
-    throw_corrupt(m_snapshots, name);
-  }
-  return record;
+  return get_named(txn, m_snapshots, name, codec::decode_snapshot, &SnapshotRecord::name);
 }
 
 std::vector<SnapshotRecord>
