@@ -1,3 +1,6 @@
+// BlobWriter and BlobStore: blobs written to a temp file, hashed, fsynced and renamed under
+// their sha256, then opened and removed by it; leftover temp files cleared.
+
 #include <airlock/storage/blob_store.hpp>
 
 #include <airlock/util/fs.hpp>

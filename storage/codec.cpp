@@ -1,3 +1,6 @@
+// The binary encoding of every LMDB value: the Encoder and Decoder primitives, and one encode
+// and decode per record, reading older format versions too.
+
 #include "codec.hpp"
 
 #include <airlock/util/error.hpp>

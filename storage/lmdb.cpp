@@ -1,3 +1,6 @@
+// The LMDB wrappers: the environment (one per directory per process), read and write
+// transactions, tables and cursors, with every failure turned into a StorageError.
+
 #include "lmdb.hpp"
 
 #include <airlock/util/assert.hpp>

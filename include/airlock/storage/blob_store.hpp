@@ -1,5 +1,8 @@
 #pragma once
 
+// The content-addressed blob store: files named by their sha256, written through a BlobWriter
+// that hashes and fsyncs before the file appears under its name.
+
 #include <airlock/util/error.hpp>
 #include <airlock/util/fd.hpp>
 #include <airlock/util/sha256.hpp>

@@ -1,5 +1,8 @@
 #pragma once
 
+// fsck: checks a data directory's index against its blob files and repairs what can be
+// rebuilt from them; the problems it finds and the report it returns.
+
 #include <airlock/storage/store.hpp>
 
 #include <cstdint>

@@ -1,5 +1,8 @@
 #pragma once
 
+// The records Airlock stores: files, projects, blobs, decisions, audit entries, tokens,
+// snapshots and check results. Plain values; storage/codec.cpp encodes them.
+
 #include <airlock/util/sha256.hpp>
 #include <airlock/util/time.hpp>
 

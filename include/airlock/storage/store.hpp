@@ -1,5 +1,8 @@
 #pragma once
 
+// Store: the index (LMDB) and the blob store of one data directory, with the transactions that
+// write a listing, a decision or a snapshot together with its audit entries.
+
 #include <airlock/storage/blob_store.hpp>
 #include <airlock/storage/records.hpp>
 
