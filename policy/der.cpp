@@ -1,3 +1,6 @@
+// The DER reader and writer: elements, UTF8Strings, and the precertificate TBSCertificate an
+// SCT signs, rebuilt byte for byte without the SCT list extension.
+
 #include "der.hpp"
 
 #include <fmt/core.h>

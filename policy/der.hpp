@@ -1,5 +1,8 @@
 #pragma once
 
+// Just enough DER to take certificates apart where OpenSSL would re-encode them: the precert
+// TBSCertificate an SCT signs, and the UTF8String values of Fulcio's extensions.
+
 #include <airlock/util/error.hpp>
 
 #include <cstddef>
@@ -7,8 +10,6 @@
 #include <string>
 #include <string_view>
 
-// Just enough DER to take certificates apart where OpenSSL would re-encode them: the precert
-// TBSCertificate an SCT signs, and the UTF8String values of Fulcio's extensions.
 namespace airlock::policy::der {
 
 inline constexpr std::uint8_t k_sequence = 0x30;

@@ -1,3 +1,6 @@
+// Project names and distribution filenames: PEP 503 normalization, wheel and sdist filename
+// parsing, and which filenames are safe to store and serve.
+
 #include <airlock/policy/filename.hpp>
 
 #include "ascii.hpp"

@@ -1,3 +1,6 @@
+// The byte-level pieces of Sigstore verification: encodings, DSSE PAE, Merkle proofs, signed notes
+// and checkpoints, the SET payload, SCT lists and the Rekor entry body checks.
+
 #include "sigstore.hpp"
 
 #include "der.hpp"

@@ -1,5 +1,8 @@
 #pragma once
 
+// The byte-level pieces of Sigstore verification, private to policy/: encodings, DSSE PAE,
+// Merkle proofs, signed notes, the SET payload, SCTs and Rekor entry bodies.
+
 #include <airlock/util/error.hpp>
 #include <airlock/util/sha256.hpp>
 

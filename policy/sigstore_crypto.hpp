@@ -1,5 +1,8 @@
 #pragma once
 
+// The key-holding half of Sigstore verification, on OpenSSL: signatures, the Fulcio chain at a
+// given time, the embedded SCT, RFC 3161 timestamps and the certificate identity policy.
+
 #include "openssl_ptr.hpp"
 #include "sigstore.hpp"
 
@@ -15,8 +18,6 @@
 #include <string_view>
 #include <vector>
 
-// The key-holding half of Sigstore verification, on OpenSSL: signatures, the Fulcio chain at a
-// given time, the embedded SCT, RFC 3161 timestamps and the certificate identity policy.
 namespace airlock::policy::sigstore {
 
 // A trusted-root validity window; no end means still valid.

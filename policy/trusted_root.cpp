@@ -1,3 +1,6 @@
+// TrustedRoot::parse: reads a Sigstore trusted root (Fulcio CAs, Rekor and CT logs, timestamp
+// authorities, each with its validity window), bounded and strict.
+
 #include "json_util.hpp"
 #include "sigstore_crypto.hpp"
 

@@ -1,3 +1,6 @@
+// PEP 440 versions and specifier sets: parsing, normalization, ordering, and which versions a
+// specifier set admits.
+
 #include <airlock/policy/version.hpp>
 
 #include "ascii.hpp"

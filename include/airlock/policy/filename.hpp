@@ -1,5 +1,8 @@
 #pragma once
 
+// Project names and distribution filenames: PEP 503 normalization, wheel and sdist filename
+// parsing, and the filenames Airlock will store and serve.
+
 #include <optional>
 #include <string>
 #include <string_view>

@@ -1,5 +1,8 @@
 #pragma once
 
+// The quarantine policy: the state of each upstream file (approved, quarantined, held, blocked),
+// decided from its age, the rules, reviewers' decisions and what the checks found. No I/O.
+
 #include <airlock/storage/records.hpp>
 #include <airlock/util/time.hpp>
 

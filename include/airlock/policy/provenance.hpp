@@ -1,5 +1,8 @@
 #pragma once
 
+// PEP 740 provenance: the publisher and identity an attestation must name, the trusted root,
+// and the verification of a file's attestations to a result with a named reason.
+
 #include <airlock/util/error.hpp>
 #include <airlock/util/sha256.hpp>
 #include <airlock/util/time.hpp>

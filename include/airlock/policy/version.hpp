@@ -1,5 +1,8 @@
 #pragma once
 
+// PEP 440 versions and specifier sets, parsed, normalized and ordered as pip orders them.
+// Parsing never throws: an invalid version is an error value.
+
 #include <airlock/util/error.hpp>
 
 #include <compare>
