@@ -1,3 +1,6 @@
+// AIRLOCK_ASSERT's failure path: prints the broken invariant with its place and aborts.
+// Always on, in every build type.
+
 #include <airlock/util/assert.hpp>
 
 #include <cstdio>

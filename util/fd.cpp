@@ -1,3 +1,6 @@
+// Fd: the owned file descriptor, closed when it is reset or destroyed.
+// Move-only; close errors are not reported.
+
 #include <airlock/util/fd.hpp>
 
 #include <unistd.h>

@@ -1,3 +1,6 @@
+// The process-wide logger: the level that is written, and one stderr line per event with its
+// UTC time and level.
+
 #include <airlock/util/log.hpp>
 
 #include <airlock/util/time.hpp>

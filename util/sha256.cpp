@@ -1,3 +1,6 @@
+// SHA-256 on OpenSSL: digests of whole strings and of streamed chunks (Sha256Hasher), and their
+// lowercase hex form.
+
 #include <airlock/util/sha256.hpp>
 
 #include <airlock/util/assert.hpp>

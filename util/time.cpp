@@ -1,3 +1,6 @@
+// Clocks (system and manual) and the time formats Airlock reads and writes: RFC 3339 and the
+// HTTP date.
+
 #include <airlock/util/time.hpp>
 
 #include <fmt/core.h>

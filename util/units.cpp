@@ -1,3 +1,6 @@
+// Durations and sizes as operators write them in the configuration ("36h", "32GiB"), and
+// durations formatted for humans.
+
 #include <airlock/util/units.hpp>
 
 #include <fmt/core.h>

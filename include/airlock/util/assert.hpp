@@ -1,5 +1,8 @@
 #pragma once
 
+// AIRLOCK_ASSERT and its failure path (util/assert.cpp): internal invariants are checked in
+// every build type, and a broken one aborts naming its place.
+
 // Always-on check of an internal invariant; never for upstream or client bytes.
 #define AIRLOCK_ASSERT(cond)                                                   \
   do {                                                                         \

@@ -1,5 +1,8 @@
 #pragma once
 
+// The error model: the exception tree for startup and never-should-happen faults, and
+// Expected<T> for expected failures, with value_or_throw to convert at the edge.
+
 #include <tl/expected.hpp>
 
 #include <stdexcept>

@@ -1,5 +1,8 @@
 #pragma once
 
+// Fd: a move-only owned file descriptor, closed on destruction, so that no early return
+// leaks one.
+
 #include <utility>
 
 namespace airlock {

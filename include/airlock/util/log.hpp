@@ -1,5 +1,8 @@
 #pragma once
 
+// Logging: levels, the process-wide level setting and AIRLOCK_LOG, which formats only when
+// its level is written.
+
 #include <fmt/core.h>
 
 #include <string_view>

@@ -1,5 +1,8 @@
 #pragma once
 
+// SHA-256 digests (Sha256, the blob store's key) and the incremental hasher for streamed
+// bytes, with their hex form.
+
 #include <array>
 #include <cstddef>
 #include <cstdint>

@@ -1,5 +1,8 @@
 #pragma once
 
+// Time as Airlock keeps it (whole seconds, UTC), the injected Clock with a manual one for tests,
+// and the RFC 3339 and HTTP date formats.
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>

@@ -1,5 +1,8 @@
 #pragma once
 
+// Typed parsers for durations and sizes as the configuration writes them, and durations
+// formatted for humans.
+
 #include <airlock/util/error.hpp>
 
 #include <chrono>
