@@ -4,6 +4,8 @@
 
 #include <sodium.h>
 
+#include <algorithm>
+
 namespace airlock {
 
 namespace {
@@ -36,6 +38,10 @@ base64url_encode(std::string_view bytes)
 std::optional<std::string>
 base64_decode(std::string_view text)
 {
+  // libsodium reads bytes as signed chars: some above 0x7f pass for alphabet letters.
+  if (std::any_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) > 0x7f; })) {
+    return std::nullopt;
+  }
   std::string out(text.size() / 4 * 3 + 3, '\0');
   std::size_t length = 0;
   // No `ignore` set and no end pointer: whitespace, stray '=' and trailing characters fail.
