@@ -4,6 +4,7 @@
 #include <airlock/storage/fsck.hpp>
 
 #include <airlock/storage/store.hpp>
+#include <airlock/util/fs.hpp>
 
 #include "codec.hpp"
 #include "keys.hpp"
@@ -66,11 +67,11 @@ hash_file(const fs::path& path, std::vector<char>& buffer)
 {
   const Fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (!fd) {
-    return make_unexpected(fmt::format("cannot open: {}", std::strerror(errno)));
+    return make_unexpected(fmt::format("cannot open: {}", errno_text()));
   }
   struct stat st{};
   if (::fstat(fd.get(), &st) != 0) {
-    return make_unexpected(fmt::format("cannot stat: {}", std::strerror(errno)));
+    return make_unexpected(fmt::format("cannot stat: {}", errno_text()));
   }
   Sha256Hasher hasher;
   Hashed out;
@@ -81,7 +82,7 @@ hash_file(const fs::path& path, std::vector<char>& buffer)
       if (errno == EINTR) {
         continue;
       }
-      return make_unexpected(fmt::format("cannot read: {}", std::strerror(errno)));
+      return make_unexpected(fmt::format("cannot read: {}", errno_text()));
     }
     if (n == 0) {
       break;
@@ -93,24 +94,15 @@ hash_file(const fs::path& path, std::vector<char>& buffer)
   return out;
 }
 
-Expected<void>
-sync_path(const fs::path& path, int flags)
-{
-  const Fd fd(::open(path.c_str(), flags | O_RDONLY | O_CLOEXEC));
-  if (!fd || ::fsync(fd.get()) != 0) {
-    return make_unexpected(fmt::format("cannot fsync {}: {}", path.string(), std::strerror(errno)));
-  }
-  return {};
-}
-
 // fsyncs a file, then its directory, so that both its bytes and its name are durable.
 Expected<void>
 sync_file_and_dir(const fs::path& path)
 {
-  if (auto synced = sync_path(path, O_NOFOLLOW); !synced) {
-    return synced;
+  const Fd fd(::open(path.c_str(), O_NOFOLLOW | O_RDONLY | O_CLOEXEC));
+  if (!fd || ::fsync(fd.get()) != 0) {
+    return make_unexpected(fmt::format("cannot fsync {}: {}", path.string(), errno_text()));
   }
-  return sync_path(path.parent_path(), O_DIRECTORY);
+  return fsync_dir(path.parent_path());
 }
 
 // Sorted names of a directory's entries with their types (symlinks not followed).
@@ -543,7 +535,7 @@ private:
         p.repaired = true;
       } else {
         p.repaired = false;
-        p.detail += fmt::format(" (cannot remove it: {})", std::strerror(errno));
+        p.detail += fmt::format(" (cannot remove it: {})", errno_text());
       }
     }
   }
