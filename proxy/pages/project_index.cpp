@@ -125,7 +125,10 @@ render_view(const storage::Listing& listing, const policy::ProjectContext& conte
     const auto& file = listing.files[i];
     served_records.push_back(file);
     const auto* checks = context.history != nullptr ? context.history->checks(file) : nullptr;
-    const bool verified = checks != nullptr && checks->provenance == storage::ProvenanceState::verified;
+    // /integrity/ names no bytes and answers for the listed ones: bytes upstream replaced (served
+    // from the cache) must not advertise a document about others.
+    const bool verified = checks != nullptr && checks->provenance == storage::ProvenanceState::verified
+                          && !file.replaced_upstream;
     // Beside /files/: the same prefix with "files/" swapped for "integrity/".
     provenance_urls.push_back(
       verified ? fmt::format("{}integrity/{}/{}/{}/provenance",
