@@ -128,7 +128,7 @@ AdminApi::decide(Exchange& exchange, std::string_view action, const std::string&
 
   (void)co_await m_index.project(project); // bring the listing up to date first
   const auto decided = decide_project(m_store, m_policy, project, m_clock.now());
-  auto decisions = m_store.decisions(project);
+  auto decisions = decided ? decided->facts.decisions : m_store.decisions(project);
   std::vector<std::size_t> affected;
   std::set<Sha256> bytes;
   if (decided) {
@@ -194,7 +194,10 @@ AdminApi::decide(Exchange& exchange, std::string_view action, const std::string&
     }
     return out;
   };
-  const auto before = decided ? verdicts(decisions) : std::vector<policy::Verdict>{};
+  std::vector<policy::Verdict> before; // as decide_project decided them, before this decision
+  for (const auto i : affected) {
+    before.push_back(decided->verdicts[i]);
+  }
   storage::Decision decision{project,
                              version,
                              *filename,
