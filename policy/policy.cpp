@@ -61,8 +61,7 @@ covers(const storage::Decision& decision, const storage::FileRecord& file, std::
   if (!in_scope || decision.action == storage::DecisionAction::block) {
     return in_scope;
   }
-  return std::binary_search(decision.sha256s.begin(), decision.sha256s.end(), file.sha256)
-         || std::find(decision.sha256s.begin(), decision.sha256s.end(), file.sha256) != decision.sha256s.end();
+  return std::find(decision.sha256s.begin(), decision.sha256s.end(), file.sha256) != decision.sha256s.end();
 }
 
 } // namespace
