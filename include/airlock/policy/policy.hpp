@@ -137,7 +137,8 @@ public:
   // code), then allow rules and the quarantine window.
   std::vector<Verdict> decide_all(std::span<const storage::FileRecord> files, const ProjectContext& project,
                                   Time now) const;
-  // Decides one file of project.history's files (or, without history, on its own).
+  // Decides one file of project.history's files (or, without history, on its own). It walks the
+  // whole project to find the file's baselines: for many files of one project, call decide_all.
   Verdict decide(const storage::FileRecord& file, const ProjectContext& project, Time now) const;
   // Returns, per file, whether background checks must look at it: files newer than the
   // history horizon at the project's first sight, the newest release older than it (the
