@@ -295,10 +295,11 @@ BlobStore::remove_temp_files() const
   while (!ec && it != std::filesystem::directory_iterator()) {
     const auto& entry = *it;
     const bool is_dir = entry.symlink_status(ec).type() == std::filesystem::file_type::directory;
-    if (ec) {
+    if (ec == std::errc::no_such_file_or_directory) {
+      ec.clear(); // gone since the directory was read
+    } else if (ec) {
       break;
-    }
-    if (!is_dir && !entry.path().filename().string().ends_with(own_suffix)) {
+    } else if (!is_dir && !entry.path().filename().string().ends_with(own_suffix)) {
       if (::unlink(entry.path().c_str()) == 0) {
         ++removed;
       } else if (errno != ENOENT) {

@@ -114,10 +114,13 @@ list_dir(const fs::path& dir)
   fs::directory_iterator it(dir, ec);
   while (!ec && it != fs::directory_iterator()) {
     const auto type = it->symlink_status(ec).type();
-    if (ec) {
+    if (ec == std::errc::no_such_file_or_directory) {
+      ec.clear(); // gone since the directory was read: a running server committed a download
+    } else if (ec) {
       break;
+    } else {
+      out.emplace_back(it->path().filename().string(), type);
     }
-    out.emplace_back(it->path().filename().string(), type);
     it.increment(ec);
   }
   if (ec) {

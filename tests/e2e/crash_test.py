@@ -544,6 +544,14 @@ class CrashTest:
         server.kill()
         load.join()
         self.retire(artifacts)
+        # What the server acknowledged is what the next cycle checks, whatever fails below.
+        self.verifier.acked = load.acked
+        self.verifier.blocked = load.blocked
+        self.verifier.in_flight = load.in_flight
+        self.downloaded.extend(load.completed)
+        self.stats["downloads completed"] += len(load.completed)
+        self.stats["downloads cut"] += load.cut
+        self.stats["decisions acknowledged"] += len(load.acked)
         if live_thread is not None:
             live_thread.join(300)
             if not live:
@@ -554,14 +562,6 @@ class CrashTest:
                 raise CheckFailed(f"airlock fsck beside the running server (exit {code}): "
                                   + json.dumps(bad or report, indent=1) + stderr)
             self.stats["fsck runs beside the server"] += 1
-
-        self.verifier.acked = load.acked
-        self.verifier.blocked = load.blocked
-        self.verifier.in_flight = load.in_flight
-        self.downloaded.extend(load.completed)
-        self.stats["downloads completed"] += len(load.completed)
-        self.stats["downloads cut"] += load.cut
-        self.stats["decisions acknowledged"] += len(load.acked)
         if load.errors:
             raise CheckFailed("under load:\n  " + "\n  ".join(load.errors))
         kinds = self.check_dead_store()

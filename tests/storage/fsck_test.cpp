@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <thread>
 
 namespace airlock::storage {
 namespace {
@@ -281,6 +282,37 @@ TEST_F(FsckTest, temp_files_are_harmless_and_removed_by_repair)
   EXPECT_FALSE(fs::exists(data() / "blobs" / "tmp" / "1234-0-crashed.tmp"));
   EXPECT_TRUE(fs::is_directory(data() / "blobs" / "tmp"));
   EXPECT_TRUE(check().problems.empty());
+}
+
+TEST_F(FsckTest, temp_files_that_vanish_while_listed_are_not_problems)
+{
+  // A running server renames its downloads out of blobs/tmp at any moment; fsck beside it
+  // reads the directory's names, then looks at each entry, which may be gone by then.
+  add_cached("p", "p-1.0.tar.gz", "in place");
+  m_store.reset();
+  const auto tmp = data() / "blobs" / "tmp";
+  const auto away = m_dir.path() / "committed";
+  fs::create_directories(away);
+  std::vector<std::string> unexpected;
+  for (int run = 0; run < 20 && unexpected.empty(); ++run) {
+    for (int i = 0; i < 2000; ++i) {
+      test::write_file(tmp / fmt::format("{}-{}.tmp", run, i), "x");
+    }
+    std::thread commit([&] {
+      for (int i = 0; i < 2000; ++i) {
+        const auto name = fmt::format("{}-{}.tmp", run, i);
+        fs::rename(tmp / name, away / name);
+      }
+    });
+    const auto report = fsck(options(), Repair::no);
+    commit.join();
+    for (const auto& p : report.problems) {
+      if (p.issue != FsckIssue::temp_file) {
+        unexpected.push_back(fmt::format("{} {}: {}", to_string(p.issue), p.where, p.detail));
+      }
+    }
+  }
+  EXPECT_EQ(unexpected, std::vector<std::string>{});
 }
 
 TEST_F(FsckTest, strays_under_blobs_are_reported_and_left_alone)
