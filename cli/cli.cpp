@@ -27,10 +27,16 @@ commands:
                                                 sha256 (--expect SHA256,...: only if these are they;
                                                 --file NAME [--sha256 HEX]: one file's bytes)
   block PROJECT [VERSION] --reason TEXT         block a version, or the whole project (--file NAME)
-  unblock PROJECT [VERSION] --reason TEXT       lift a block at that scope
+  unblock PROJECT [VERSION] --reason TEXT       lift a block at that scope; with --file NAME [--sha256 HEX],
+                                                also set aside the advisories blocking those bytes
   audit [--project P] [--since TIME]            the audit log (TIME: RFC 3339 or a duration: 7d)
   snapshot create NAME [--prefetch]             freeze the approved files (admin); --prefetch caches them
   snapshot list | show NAME                     describe snapshots
+  advisories list [--project P]                 the OSV records in force, what they block, the feed's health
+  advisories show ID                            one record: affected versions, fixes, files blocked
+  advisories import FILE... [--accept-large]    add OSV records (.json or .zip) through the server (admin);
+                                                --accept-large applies a refresh the kill-switch guard held;
+                                                --local [--config FILE] stores them with no server running
   keys init [--offline-root-key FILE] [--config FILE]
                                                 create the TUF keys and the first root.json (locally)
   keys rotate-online [--offline-root-key FILE] [--config FILE]
@@ -118,6 +124,9 @@ run(int argc, char** argv)
     }
     if (command == "snapshot") {
       return snapshot(args);
+    }
+    if (command == "advisories") {
+      return advisories(args);
     }
     if (command == "keys") {
       return keys(args);

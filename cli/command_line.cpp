@@ -43,6 +43,14 @@ parse_arguments(int argc, char** argv, int first)
       args.repair = true;
       continue;
     }
+    if (arg == "--accept-large") {
+      args.accept_large = true;
+      continue;
+    }
+    if (arg == "--local") {
+      args.local = true;
+      continue;
+    }
     if (!arg.starts_with("--")) {
       args.positional.emplace_back(arg);
       continue;

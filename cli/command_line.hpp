@@ -34,6 +34,8 @@ struct Arguments
   bool repair = false;
   bool prefetch = false;
   bool files = false;
+  bool accept_large = false;
+  bool local = false;
 
   const std::string* option(std::string_view name) const
   {
@@ -78,6 +80,7 @@ int queue(const Arguments& args);                                // review.cpp
 int decide(const Arguments& args, std::string_view action);      // review.cpp
 int audit(const Arguments& args);                                // review.cpp
 int snapshot(const Arguments& args);                             // snapshots.cpp
+int advisories(const Arguments& args);                           // advisories.cpp
 int keys(const Arguments& args);                                 // keys.cpp
 int verify(const Arguments& args);                               // keys.cpp
 

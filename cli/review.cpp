@@ -34,6 +34,11 @@ status(const Arguments& args)
                     relative(f.at("until")), provenance_text(f.at("provenance")), text_of(f.at("reason"))});
   }
   print_table({"FILE", "VERSION", "STATE", "UNTIL", "PROVENANCE", "REASON"}, rows);
+  if (const auto* warnings = object.if_contains("warnings")) {
+    for (const auto& warning : warnings->as_array()) {
+      std::printf("warning: %s\n", text_of(warning).c_str());
+    }
+  }
   return 0;
 }
 
@@ -80,8 +85,8 @@ decide(const Arguments& args, std::string_view action)
     body["filename"] = *file;
   }
   if (const auto* sha256 = args.option("--sha256")) {
-    if (action != "approve" || args.option("--file") == nullptr) {
-      throw UsageError("--sha256 goes with approve --file FILENAME: it names the bytes to approve");
+    if (action == "block" || args.option("--file") == nullptr) {
+      throw UsageError("--sha256 goes with approve or unblock --file FILENAME: it names the bytes");
     }
     body["sha256"] = *sha256;
   }

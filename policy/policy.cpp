@@ -5,12 +5,14 @@
 
 #include <airlock/policy/version.hpp>
 #include <airlock/policy/wheel.hpp>
+#include <airlock/util/assert.hpp>
 #include <airlock/util/units.hpp>
 
 #include <fmt/core.h>
 
 #include <algorithm>
 #include <functional>
+#include <mutex>
 
 namespace airlock::policy {
 
@@ -47,8 +49,26 @@ glob_match(std::string_view glob, std::string_view name)
 std::string
 describe(const storage::Decision& decision)
 {
-  return fmt::format("{} by {} on {}: {}", decision.action == storage::DecisionAction::block ? "blocked" : "approved",
-                     decision.actor, format_rfc3339(decision.time), decision.reason);
+  const char* what = decision.action == storage::DecisionAction::block     ? "blocked"
+                     : decision.action == storage::DecisionAction::unblock ? "unblocked over advisories"
+                                                                           : "approved";
+  return fmt::format("{} by {} on {}: {}", what, decision.actor, format_rfc3339(decision.time), decision.reason);
+}
+
+// The verdict of a file the advisories block: the first names it, the others follow.
+Verdict
+advisory_block(const std::vector<const Advisory*>& advisories)
+{
+  std::string reason = fmt::format("advisory {}: {}", advisories.front()->id,
+                                   advisories.front()->malicious ? "malicious package" : to_string(advisories.front()->severity));
+  if (!advisories.front()->summary.empty()) {
+    reason += fmt::format(" ({})", advisories.front()->summary);
+  }
+  for (std::size_t i = 1; i < advisories.size(); ++i) {
+    reason += (i == 1 ? "; also " : ", ") + advisories[i]->id;
+  }
+  const bool live_only = std::none_of(advisories.begin(), advisories.end(), [](const Advisory* a) { return a->malicious; });
+  return {State::blocked, std::move(reason), std::nullopt, live_only};
 }
 
 // Does a decision's scope cover this file? An approval covers only the bytes it names.
@@ -136,6 +156,26 @@ covering_decision(std::span<const storage::Decision> decisions, const storage::F
   return approval;
 }
 
+std::vector<const Advisory*>
+blocking_advisories(const storage::FileRecord& file, const ProjectContext& project, Severity block_severity)
+{
+  std::vector<const Advisory*> out;
+  for (const auto& match : project.advisories) {
+    const Advisory& advisory = *match.advisory;
+    const bool blocks = advisory.malicious
+                        || (!project.frozen && block_severity != Severity::none && advisory.severity >= block_severity);
+    if (!blocks || !match.affected->matches(file.version)) {
+      continue;
+    }
+    if (match.only != nullptr
+        && !std::binary_search(match.only->begin(), match.only->end(), storage::FileKey{file.filename, file.sha256})) {
+      continue;
+    }
+    out.push_back(&advisory);
+  }
+  return out;
+}
+
 namespace {
 
 std::string
@@ -192,7 +232,13 @@ struct Policy::Baselines
   std::vector<storage::StartupFile> startup; // contents known: the release's startup code
 };
 
-Policy::Policy(Options options) : m_options(std::move(options))
+struct Policy::InForce
+{
+  mutable std::mutex mutex;
+  std::shared_ptr<const Advisories> advisories = std::make_shared<const Advisories>();
+};
+
+Policy::Policy(Options options) : m_options(std::move(options)), m_in_force(std::make_unique<InForce>())
 {
   m_rules.reserve(m_options.rules.size());
   for (const auto& rule : m_options.rules) {
@@ -404,6 +450,21 @@ Policy::decide_all(std::span<const storage::FileRecord> files, const ProjectCont
   return verdicts;
 }
 
+std::shared_ptr<const Advisories>
+Policy::advisories() const
+{
+  std::lock_guard lock(m_in_force->mutex);
+  return m_in_force->advisories;
+}
+
+void
+Policy::set_advisories(std::shared_ptr<const Advisories> advisories)
+{
+  AIRLOCK_ASSERT(advisories != nullptr);
+  std::lock_guard lock(m_in_force->mutex);
+  m_in_force->advisories = std::move(advisories);
+}
+
 Verdict
 Policy::decide(const storage::FileRecord& file, const ProjectContext& project, Time now) const
 {
@@ -505,6 +566,13 @@ Policy::decide_one(const storage::FileRecord& file, const ProjectContext& projec
     return {State::blocked, describe(*decision), std::nullopt};
   }
 
+  // 1b. Advisories, unless a reviewer unblocked these bytes.
+  if (decision == nullptr || decision->action != storage::DecisionAction::unblock) {
+    if (const auto blocking = blocking_advisories(file, project, m_options.block_severity); !blocking.empty()) {
+      return advisory_block(blocking);
+    }
+  }
+
   // 2. Deny rules. Allow rules and window overrides are remembered for step 6.
   const Rule* allow = nullptr;
   std::optional<Seconds> window;
@@ -578,10 +646,56 @@ Policy::decide_one(const storage::FileRecord& file, const ProjectContext& projec
             fmt::format("{} {} ago, past the {} window", since, format_duration(now - origin), format_duration(length)),
             std::nullopt};
   }
+  if (checked.pending.empty() && m_options.fast_track_min < length) {
+    if (const auto fix = fast_track(file, project, baselines); !fix.empty()) {
+      const Time fast_until = origin + m_options.fast_track_min;
+      if (now >= fast_until) {
+        return {State::approved,
+                fmt::format("fast-tracked: {}; {} {} ago, past the {} minimum", fix, since,
+                            format_duration(now - origin), format_duration(m_options.fast_track_min)),
+                std::nullopt};
+      }
+      return {State::quarantined,
+              fmt::format("fast-tracked until {}: {}; {} {} ago", format_rfc3339(fast_until), fix, since,
+                          format_duration(now - origin)),
+              fast_until};
+    }
+  }
   return {State::quarantined,
           fmt::format("quarantined until {}: {} {} ago, window {}", format_rfc3339(until), since,
                       format_duration(now - origin), format_duration(length)),
           until};
+}
+
+std::string
+Policy::fast_track(const storage::FileRecord& file, const ProjectContext& project, const Baselines* baselines) const
+{
+  if (!m_options.fast_track_fixes || project.history == nullptr || baselines == nullptr) {
+    return {};
+  }
+  // Only from the publisher the project trusted before: a stolen token cannot fast-track.
+  const auto* checks = project.history->checks(file);
+  if (checks == nullptr || checks->provenance != storage::ProvenanceState::verified
+      || baselines->provenance.kind != Baselines::Baseline::Kind::known || baselines->publisher.publisher_kind.empty()
+      || !same_publisher(*checks, baselines->publisher)) {
+    return {};
+  }
+  const auto version = Version::parse(file.version);
+  const auto* preceding = project.history->preceding(file.version);
+  if (!version || preceding == nullptr) {
+    return {};
+  }
+  for (const auto& match : project.advisories) {
+    if (match.advisory->malicious || !match.affected->matches(preceding->version)) {
+      continue;
+    }
+    for (const auto& fixed : match.affected->fixed) {
+      if (const auto parsed = Version::parse(fixed); parsed && *parsed == *version) {
+        return fmt::format("fixes {}, which affects {}", match.advisory->id, preceding->version);
+      }
+    }
+  }
+  return {};
 }
 
 } // namespace airlock::policy

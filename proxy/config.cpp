@@ -1,4 +1,4 @@
-// The configuration file: [server], [upstream], [storage], [provenance] and [auth] read here,
+// The configuration file: [server], [upstream], [storage], [provenance], [advisories] and [auth] read here,
 // [policy] in config_policy.cpp; every problem in the file reported at once.
 #include <airlock/proxy/config.hpp>
 
@@ -188,6 +188,46 @@ read_provenance(Section section, ProvenanceOptions& out)
 }
 
 void
+read_advisories(Section section, AdvisoryOptions& out, policy::Options& policy)
+{
+  if (auto path = section.string("path")) {
+    if (path->empty()) {
+      section.invalid("path", "must not be empty");
+    } else {
+      out.path = *path;
+    }
+  }
+  if (auto refresh = section.duration("refresh", Seconds{1})) {
+    out.refresh = *refresh;
+  }
+  if (auto max_age = section.duration("max_age", Seconds{1})) {
+    out.max_age = *max_age;
+  }
+  if (auto limit = section.integer("max_new_blocks")) {
+    if (*limit < 0 || *limit > 1'000'000) {
+      section.invalid("max_new_blocks", fmt::format("must be from 0 to 1000000, got {}", *limit));
+    } else {
+      out.max_new_blocks = static_cast<unsigned>(*limit);
+    }
+  }
+  if (auto severity = section.string("block_severity")) {
+    if (const auto parsed = policy::parse_severity(*severity); parsed && *parsed != policy::Severity::low) {
+      policy.block_severity = *parsed;
+    } else {
+      section.invalid("block_severity", fmt::format("must be \"critical\", \"high\", \"medium\" or \"none\", got \"{}\"",
+                                                    *severity));
+    }
+  }
+  if (auto fast_track = section.boolean("fast_track_fixes")) {
+    policy.fast_track_fixes = *fast_track;
+  }
+  if (auto minimum = section.duration("fast_track_min")) {
+    policy.fast_track_min = *minimum;
+  }
+  section.finish();
+}
+
+void
 read_auth(Section section, AuthOptions& out)
 {
   if (auto required = section.boolean("index_requires_token")) {
@@ -226,6 +266,9 @@ parse_config(std::string_view text, const std::string& source)
   }
   if (const auto* table = top.table("provenance")) {
     read_provenance(Section(problems, *table, "provenance"), config.provenance);
+  }
+  if (const auto* table = top.table("advisories")) {
+    read_advisories(Section(problems, *table, "advisories"), config.advisories, config.policy);
   }
   if (const auto* table = top.table("auth")) {
     read_auth(Section(problems, *table, "auth"), config.auth);

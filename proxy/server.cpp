@@ -3,6 +3,7 @@
 #include <airlock/proxy/server.hpp>
 
 #include "admin/admin_api.hpp"
+#include "advisories/feed.hpp"
 #include "admin/auth.hpp"
 #include "http/exchange.hpp"
 #include "checks/checks.hpp"
@@ -40,6 +41,8 @@ namespace {
 
 constexpr std::size_t k_max_request_header = 16 * 1024;
 constexpr std::size_t k_max_request_body = 1 << 20;
+constexpr std::string_view k_advisory_import = "/-/api/v1/advisories/import";
+constexpr std::size_t k_max_advisory_import = 512 << 20;
 constexpr std::chrono::seconds k_drain_timeout{10};   // in-flight requests get this long at shutdown
 
 bool
@@ -116,7 +119,15 @@ struct Server::Impl
                signer.publish_soon(); // a snapshot page may show the verified provenance now
              }),
       signer(config, clock, snapshots, writer, ioc),
-      admin(policy, clock, store, index, snapshots, writer, reads, [this] { signer.publish(); }),
+      advisories(config, clock, store, policy, writer, ioc,
+                 [this](const std::vector<std::string>& projects) {
+                   for (const auto& project : projects) {
+                     index.invalidate(project);
+                   }
+                   snapshots.invalidate(); // malicious records withhold frozen files too
+                   signer.publish_soon();
+                 }),
+      admin(policy, clock, store, index, snapshots, writer, reads, advisories, [this] { signer.publish(); }),
       simple(store, index, snapshots),
       tuf(store, signer, snapshots, files),
       gauges(store, policy, clock, reads),
@@ -152,6 +163,7 @@ struct Server::Impl
   {
     checks.stop();
     signer.stop();
+    advisories.stop();
     reads.join();
     writer.join();
     acceptor_owner.reset();
@@ -214,6 +226,7 @@ struct Server::Impl
   SnapshotService snapshots;
   CheckRunner checks;
   SnapshotSigner signer;
+  AdvisoryFeed advisories;
   AdminApi admin;
   SimpleRoutes simple;
   TufRoutes tuf;
@@ -326,7 +339,20 @@ Server::Impl::run_session(beast::tcp_stream stream, std::string peer)
     parser.body_limit(k_max_request_body);
     stream.expires_after(first ? config.server.request_timeout : config.server.idle_timeout);
     first = false;
-    auto [ec, read] = co_await http::async_read(stream, buffer, parser, use_tuple);
+    auto [ec, read] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
+    if (!ec) {
+      // An admin's import may be a whole feed (osv.dev's PyPI/all.zip): a larger body, for an
+      // admin's token only.
+      const auto& header = parser.get();
+      const std::string_view target = header.target();
+      if (header.method() == http::verb::post && target.substr(0, target.find('?')) == k_advisory_import) {
+        const auto principal = authenticate(store, header[http::field::authorization]);
+        if (principal && principal->role == storage::Role::admin) {
+          parser.body_limit(k_max_advisory_import);
+        }
+      }
+      std::tie(ec, read) = co_await http::async_read(stream, buffer, parser, use_tuple);
+    }
     registration->idle = false;
     if (ec) {
       if (answers_parse_error(ec)) {
@@ -481,10 +507,11 @@ Server::Impl::handle_metrics(Exchange& exchange)
 {
   exchange.route = Route::metrics;
   const std::string body =
-    metrics.render(co_await gauges.render() + fmt::format("# HELP airlock_open_connections Client connections open now.\n"
-                                                "# TYPE airlock_open_connections gauge\n"
-                                                "airlock_open_connections {}\n",
-                                                open_connections.load(std::memory_order_relaxed)));
+    metrics.render(co_await gauges.render() + advisories.metrics_text(clock.now())
+                   + fmt::format("# HELP airlock_open_connections Client connections open now.\n"
+                                 "# TYPE airlock_open_connections gauge\n"
+                                 "airlock_open_connections {}\n",
+                                 open_connections.load(std::memory_order_relaxed)));
   http::response<http::span_body<const char>> response{http::status::ok, 11};
   response.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
   response.set(http::field::cache_control, "no-store");
@@ -607,6 +634,7 @@ Server::run(HandleSignals signals)
     impl.signer.publish();
     net::co_spawn(impl.ioc, impl.signer.keep_fresh(), net::detached);
   }
+  impl.advisories.start();
   net::co_spawn(impl.ioc, impl.listen(), [](std::exception_ptr error) {
     if (error) {
       try {

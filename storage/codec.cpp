@@ -284,7 +284,8 @@ decode_decision(std::string_view value)
   if (d.version() >= 3) {
     r.sha256s = d.sha256s();
   }
-  if (!d.done() || (r.action != DecisionAction::approve && r.action != DecisionAction::block)) {
+  if (!d.done() || (r.action != DecisionAction::approve && r.action != DecisionAction::block
+                      && r.action != DecisionAction::unblock)) {
     return std::nullopt;
   }
   return r;

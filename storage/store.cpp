@@ -331,6 +331,30 @@ Store::audit(std::string_view project, std::optional<Time> since, std::size_t li
   return m_impl->tables.audit.newest(txn, project, since, limit);
 }
 
+std::vector<AdvisoryBlock>
+Store::advisory_blocks() const
+{
+  const lmdb::ReadTxn txn(m_impl->env);
+  return m_impl->tables.advisory_blocks.all(txn);
+}
+
+void
+Store::apply_advisory_blocks(const std::vector<AdvisoryBlock>& added, const std::vector<AdvisoryBlock>& lifted,
+                             std::vector<AuditEntry> audit)
+{
+  lmdb::WriteTxn txn(m_impl->env);
+  for (const auto& block : lifted) {
+    m_impl->tables.advisory_blocks.del(txn, block);
+  }
+  for (const auto& block : added) {
+    m_impl->tables.advisory_blocks.put(txn, block);
+  }
+  for (auto& entry : audit) {
+    m_impl->tables.audit.append(txn, std::move(entry));
+  }
+  txn.commit();
+}
+
 void
 Store::put_token(const TokenRecord& token, AuditEntry audit)
 {

@@ -81,6 +81,7 @@ open_table_handles(const lmdb::Env& env)
     txn.open_table("snapshot_files"),
     txn.open_table("checks"),
     txn.open_table("meta"),
+    txn.open_table("advisory_blocks"),
   };
   txn.commit();
   return handles;
@@ -100,6 +101,7 @@ open_tables(const lmdb::Env& env)
     SnapshotsTable(handles.snapshots, handles.snapshot_files),
     ChecksTable(handles.checks),
     MetaTable(handles.meta),
+    AdvisoryBlocksTable(handles.advisory_blocks),
   };
 }
 
@@ -483,6 +485,43 @@ MetaTable::put_schema(lmdb::WriteTxn& txn, std::uint32_t version) const
     value[i] = static_cast<char>((version >> (8 * i)) & 0xff);
   }
   txn.put(m_table, "schema", value);
+}
+
+std::string
+AdvisoryBlocksTable::key(const AdvisoryBlock& block)
+{
+  return keys::within(block.advisory, keys::file(block.project, block.filename, block.sha256));
+}
+
+std::vector<AdvisoryBlock>
+AdvisoryBlocksTable::all(const lmdb::Txn& txn) const
+{
+  std::vector<AdvisoryBlock> out;
+  txn.for_each(m_table, "", [&](std::string_view key, std::string_view value) {
+    // id \0 project \0 filename \0 sha256: the digest may hold NULs, so it is cut from the end.
+    const auto sha = key.size() > 32 ? keys::sha_of(key.substr(key.size() - 32)) : std::nullopt;
+    const auto names = key.substr(0, key.size() > 33 ? key.size() - 33 : 0);
+    const auto first = names.find('\0');
+    const auto second = first == std::string_view::npos ? first : names.find('\0', first + 1);
+    if (!sha || second == std::string_view::npos || key[key.size() - 33] != '\0') {
+      throw_corrupt(m_table, key);
+    }
+    out.push_back(AdvisoryBlock{std::string(names.substr(0, first)), std::string(names.substr(first + 1, second - first - 1)),
+                                std::string(names.substr(second + 1)), *sha, std::string(value)});
+  });
+  return out;
+}
+
+void
+AdvisoryBlocksTable::put(lmdb::WriteTxn& txn, const AdvisoryBlock& block) const
+{
+  txn.put(m_table, key(block), block.version);
+}
+
+void
+AdvisoryBlocksTable::del(lmdb::WriteTxn& txn, const AdvisoryBlock& block) const
+{
+  txn.del(m_table, key(block));
 }
 
 } // namespace airlock::storage

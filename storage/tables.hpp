@@ -36,6 +36,7 @@ struct TableHandles
   lmdb::Table snapshot_files;
   lmdb::Table checks;
   lmdb::Table meta;
+  lmdb::Table advisory_blocks;
 };
 
 // Opens (creating) every table in one transaction; LMDB shares the handles with every later
@@ -203,6 +204,22 @@ private:
   lmdb::Table m_table;
 };
 
+// advisory_blocks: advisory id + '\0' + project + '\0' + filename + '\0' + 32 sha256 bytes ->
+// version. Added beside schema 2: a store without it opens with it empty.
+class AdvisoryBlocksTable
+{
+public:
+  explicit AdvisoryBlocksTable(lmdb::Table table) : m_table(table) {}
+
+  std::vector<AdvisoryBlock> all(const lmdb::Txn& txn) const;
+  void put(lmdb::WriteTxn& txn, const AdvisoryBlock& block) const;
+  void del(lmdb::WriteTxn& txn, const AdvisoryBlock& block) const;
+
+private:
+  static std::string key(const AdvisoryBlock& block);
+  lmdb::Table m_table;
+};
+
 struct Tables
 {
   ProjectsTable projects;
@@ -214,6 +231,7 @@ struct Tables
   SnapshotsTable snapshots;
   ChecksTable checks;
   MetaTable meta;
+  AdvisoryBlocksTable advisory_blocks;
 };
 
 // Opens every table (open_table_handles) and types it.

@@ -3,6 +3,7 @@
 #include "admin/admin_api.hpp"
 
 #include "admin/api_json.hpp"
+#include "advisories/feed.hpp"
 #include "admin/auth.hpp"
 #include "pages/facts.hpp"
 #include "pages/project_index.hpp"
@@ -29,7 +30,8 @@ constexpr std::size_t k_max_audit_limit = 100'000;
 } // namespace
 
 AdminApi::AdminApi(const policy::Policy& policy, const Clock& clock, storage::Store& store, ProjectIndex& index,
-                   SnapshotService& snapshots, Writer& writer, Writer& reads, std::function<void()> publish_snapshots)
+                   SnapshotService& snapshots, Writer& writer, Writer& reads, AdvisoryFeed& advisories,
+                   std::function<void()> publish_snapshots)
   : m_policy(policy),
     m_clock(clock),
     m_store(store),
@@ -37,6 +39,7 @@ AdminApi::AdminApi(const policy::Policy& policy, const Clock& clock, storage::St
     m_snapshots(snapshots),
     m_writer(writer),
     m_reads(reads),
+    m_advisories(advisories),
     m_publish_snapshots(std::move(publish_snapshots))
 {
 }
@@ -84,6 +87,12 @@ AdminApi::handle(Exchange& exchange, std::span<const std::string_view> segments)
     if (segments.size() == 2 && segments[0] == "snapshots" && !segments[1].empty()) {
       return {true, get, storage::Role::reader};
     }
+    if (segments.size() == 2 && segments[0] == "advisories" && segments[1] == "import") {
+      return {true, post, storage::Role::admin};
+    }
+    if (segments[0] == "advisories" && (segments.size() == 1 || (segments.size() == 2 && !segments[1].empty()))) {
+      return {true, get, storage::Role::reader};
+    }
     return {false, false, storage::Role::admin};
   }();
   if (!route.matches) {
@@ -115,6 +124,12 @@ AdminApi::handle(Exchange& exchange, std::span<const std::string_view> segments)
     co_await send_json(exchange, http::status::ok, body);
   } else if (segments[0] == "tokens") {
     co_await create_token(exchange, principal->name);
+  } else if (segments[0] == "advisories" && post) {
+    co_await import_advisories(exchange, principal->name);
+  } else if (segments[0] == "advisories" && segments.size() == 2) {
+    co_await show_advisory(exchange, segments[1]);
+  } else if (segments[0] == "advisories") {
+    co_await list_advisories(exchange);
   } else if (segments[0] == "snapshots" && post) {
     co_await create_snapshot(exchange, principal->name);
   } else if (segments[0] == "snapshots") {
@@ -152,7 +167,7 @@ AdminApi::status(Exchange& exchange, std::string_view raw_name)
   }
   const std::string wanted = query_param(exchange.query, "version");
   const std::string wanted_key = wanted.empty() ? std::string() : policy::release_key(wanted);
-  const auto facts = load_facts(m_store, *listing);
+  const auto facts = load_facts(m_store, m_policy, *listing);
   const auto verdicts = m_policy.decide_all(listing->files, facts.context(), m_clock.now());
   json::array files;
   for (std::size_t i = 0; i < listing->files.size(); ++i) {
@@ -160,7 +175,7 @@ AdminApi::status(Exchange& exchange, std::string_view raw_name)
     if (!wanted.empty() && policy::release_key(file.version) != wanted_key) {
       continue;
     }
-    files.push_back(file_json(file, verdicts[i], facts.history, facts.decisions));
+    files.push_back(file_json(file, verdicts[i], facts.history, facts.decisions, facts.matches));
   }
   json::array decision_list;
   for (const auto& decision : facts.decisions) {
@@ -172,6 +187,17 @@ AdminApi::status(Exchange& exchange, std::string_view raw_name)
   out["fetched_at"] = format_rfc3339(listing->project.fetched_at);
   out["files"] = std::move(files);
   out["decisions"] = std::move(decision_list);
+  // What an operator must know about the advisories behind these verdicts.
+  json::array warnings;
+  for (const auto& warning : m_advisories.warnings(m_clock.now())) {
+    warnings.push_back(json::value(warning));
+  }
+  for (const auto& match : facts.matches) {
+    if (match.affected->every_version) {
+      warnings.push_back(json::value(fmt::format("advisory {} names every version of {}", match.advisory->id, name)));
+    }
+  }
+  out["warnings"] = std::move(warnings);
   co_await send_json(exchange, http::status::ok, out);
 }
 
@@ -196,7 +222,7 @@ AdminApi::queue(Exchange& exchange)
             || file.replaced_upstream) {
           continue;
         }
-        auto object = file_json(file, verdict, project.facts.history, project.facts.decisions);
+        auto object = file_json(file, verdict, project.facts.history, project.facts.decisions, project.facts.matches);
         object["project"] = project.listing.project.name;
         out.push_back({verdict.until, std::move(object)});
       }

@@ -13,11 +13,12 @@
 
 namespace airlock::proxy {
 
+class AdvisoryFeed;
 class ProjectIndex;
 class SnapshotService;
 class Writer;
 
-// Project status, the review queue, approve/block/unblock, the audit log and tokens.
+// Project status, the review queue, approve/block/unblock, the audit log, tokens and advisories.
 // Bearer tokens with roles reader < reviewer < admin: 401 without a valid token, 403 when
 // the role is too low; every refusal leaves state unchanged. Thread-safe.
 class AdminApi
@@ -25,7 +26,7 @@ class AdminApi
 public:
   // `publish_snapshots` re-signs what snapshots serve (TUF); it runs on the writer thread.
   AdminApi(const policy::Policy& policy, const Clock& clock, storage::Store& store, ProjectIndex& index,
-           SnapshotService& snapshots, Writer& writer, Writer& reads,
+           SnapshotService& snapshots, Writer& writer, Writer& reads, AdvisoryFeed& advisories,
            std::function<void()> publish_snapshots);
 
   // Serves one request; `segments` are the path segments after /-/api/v1/.
@@ -39,6 +40,10 @@ private:
   Awaitable<void> create_token(Exchange& exchange, const std::string& actor);
   Awaitable<void> create_snapshot(Exchange& exchange, const std::string& actor);
   Awaitable<void> show_snapshots(Exchange& exchange, std::string_view name);
+  // advisories_api.cpp
+  Awaitable<void> list_advisories(Exchange& exchange);
+  Awaitable<void> show_advisory(Exchange& exchange, std::string_view id);
+  Awaitable<void> import_advisories(Exchange& exchange, const std::string& actor);
 
   const policy::Policy& m_policy;
   const Clock& m_clock;
@@ -47,6 +52,7 @@ private:
   SnapshotService& m_snapshots;
   Writer& m_writer;
   Writer& m_reads; // heavy reads (the queue decides every project)
+  AdvisoryFeed& m_advisories;
   std::function<void()> m_publish_snapshots;
 };
 

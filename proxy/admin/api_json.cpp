@@ -54,7 +54,7 @@ covered_by_json(const storage::Decision* decision)
     return nullptr;
   }
   json::object out;
-  out["action"] = decision->action == storage::DecisionAction::block ? "block" : "approve";
+  out["action"] = action_name(decision->action);
   out["scope"] = !decision->filename.empty() ? "file" : !decision->version.empty() ? "release" : "project";
   out["actor"] = decision->actor;
   out["time"] = format_rfc3339(decision->time);
@@ -91,7 +91,7 @@ sha256s_json(const std::vector<Sha256>& list)
 
 json::object
 file_json(const storage::FileRecord& file, const policy::Verdict& verdict, const policy::ProjectHistory& history,
-          std::span<const storage::Decision> decisions)
+          std::span<const storage::Decision> decisions, std::span<const policy::Advisories::Match> advisories)
 {
   json::object out;
   out["filename"] = file.filename;
@@ -112,6 +112,7 @@ file_json(const storage::FileRecord& file, const policy::Verdict& verdict, const
   out["replaces"] = file.replaces ? json::value(file.replaces->hex()) : json::value(nullptr);
   out["backdated"] = file.backdated;
   out["covered_by"] = covered_by_json(policy::covering_decision(decisions, file));
+  out["advisories"] = file_advisories_json(file, advisories);
   const auto* checks = history.checks(file);
   out["provenance"] = provenance_json(checks);
   if (checks != nullptr && checks->inspected) {
@@ -141,11 +142,65 @@ file_json(const storage::FileRecord& file, const policy::Verdict& verdict, const
   return out;
 }
 
+std::string_view
+action_name(storage::DecisionAction action)
+{
+  switch (action) {
+  case storage::DecisionAction::approve:
+    return "approve";
+  case storage::DecisionAction::block:
+    return "block";
+  case storage::DecisionAction::unblock:
+    return "unblock";
+  }
+  return "unknown";
+}
+
+json::object
+advisory_json(const policy::Advisory& advisory)
+{
+  json::object out;
+  out["id"] = advisory.id;
+  json::array aliases;
+  for (const auto& alias : advisory.aliases) {
+    aliases.push_back(json::value(alias));
+  }
+  out["aliases"] = std::move(aliases);
+  out["summary"] = advisory.summary;
+  out["severity"] = advisory.severity == policy::Severity::none ? json::value(nullptr)
+                                                                 : json::value(policy::to_string(advisory.severity));
+  out["cvss_score"] = advisory.cvss_score ? json::value(*advisory.cvss_score) : json::value(nullptr);
+  out["malicious"] = advisory.malicious;
+  out["modified"] = format_rfc3339(advisory.modified);
+  out["withdrawn"] = time_or_null(advisory.withdrawn);
+  return out;
+}
+
+json::array
+file_advisories_json(const storage::FileRecord& file, std::span<const policy::Advisories::Match> advisories)
+{
+  json::array out;
+  for (const auto& match : advisories) {
+    if (!match.affected->matches(file.version)) {
+      continue;
+    }
+    auto object = advisory_json(*match.advisory);
+    json::array fixed;
+    for (const auto& version : match.affected->fixed) {
+      fixed.push_back(json::value(version));
+    }
+    object["fixed"] = std::move(fixed);
+    object["every_version"] = match.affected->every_version;
+    out.push_back(std::move(object));
+  }
+  return out;
+}
+
 json::object
 decision_json(const storage::Decision& decision)
 {
   json::object out;
-  out["action"] = decision.action == storage::DecisionAction::block ? "block" : "approve";
+  out["action"] = action_name(decision.action);
   out["version"] = string_or_null(decision.version);
   out["filename"] = string_or_null(decision.filename);
   out["actor"] = decision.actor;

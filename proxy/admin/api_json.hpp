@@ -25,7 +25,14 @@ json::value string_or_null(std::string_view text);
 // A file as status and queue show it: its bytes, state, reason, until, provenance, contents,
 // and covered_by, the decision that speaks for it (null when none).
 json::object file_json(const storage::FileRecord& file, const policy::Verdict& verdict,
-                       const policy::ProjectHistory& history, std::span<const storage::Decision> decisions);
+                       const policy::ProjectHistory& history, std::span<const storage::Decision> decisions,
+                       std::span<const policy::Advisories::Match> advisories);
+// An advisory as status, the queue and `advisories list` show it.
+json::object advisory_json(const policy::Advisory& advisory);
+// What the advisories of a project say about one file: those naming its version.
+json::array file_advisories_json(const storage::FileRecord& file, std::span<const policy::Advisories::Match> advisories);
+// "approve", "block" or "unblock".
+std::string_view action_name(storage::DecisionAction action);
 json::object decision_json(const storage::Decision& decision);
 json::object audit_json(const storage::AuditEntry& entry);
 // A list of sha256s as hex strings.

@@ -96,9 +96,9 @@ AdminApi::decide(Exchange& exchange, std::string_view action, const std::string&
   std::optional<Sha256> sha256;
   if (!raw_sha256->empty()) {
     sha256 = Sha256::from_hex(*raw_sha256);
-    if (!sha256 || filename->empty() || action != "approve") {
+    if (!sha256 || filename->empty() || action == "block") {
       co_await send_error(exchange, http::status::bad_request,
-                          "\"sha256\" must be 64 hex digits, and goes with \"filename\" on approve only");
+                          "\"sha256\" must be 64 hex digits, and goes with \"filename\" on approve and unblock only");
       co_return;
     }
   }
@@ -177,7 +177,24 @@ AdminApi::decide(Exchange& exchange, std::string_view action, const std::string&
     co_await send_error(exchange, http::status::conflict, fmt::format("{} is blocked; unblock it first", scope));
     co_return;
   }
-  if (action == "unblock" && (existing == decisions.end() || existing->action != storage::DecisionAction::block)) {
+  // Unblocking a file that advisories block sets them aside for its bytes: a decision of its own.
+  const bool removes_block = existing != decisions.end() && existing->action == storage::DecisionAction::block;
+  bool over_advisories = false;
+  if (action == "unblock" && !removes_block && !filename->empty()) {
+    for (const auto i : affected) {
+      const auto& file = decided->listing.files[i];
+      over_advisories = over_advisories
+                        || !policy::blocking_advisories(file, decided->facts.context(), m_policy.options().block_severity)
+                              .empty();
+    }
+    if (over_advisories && bytes.size() > 1) {
+      co_await send_error(exchange, http::status::bad_request,
+                          fmt::format("{} has had more than one sha256: name the bytes to unblock with --sha256",
+                                      *filename));
+      co_return;
+    }
+  }
+  if (action == "unblock" && !removes_block && !over_advisories) {
     co_await send_error(exchange, http::status::not_found,
                         fmt::format("{} is not blocked at that scope", scope));
     co_return;
@@ -186,7 +203,7 @@ AdminApi::decide(Exchange& exchange, std::string_view action, const std::string&
   const Time now = m_clock.now();
   const auto verdicts = [&](const std::vector<storage::Decision>& with) {
     const auto& listing = decided->listing;
-    const policy::ProjectContext context{with, listing.project.status, &decided->facts.history};
+    const policy::ProjectContext context{with, listing.project.status, &decided->facts.history, decided->facts.matches};
     const auto all = m_policy.decide_all(listing.files, context, now);
     std::vector<policy::Verdict> out;
     for (const auto i : affected) {
@@ -198,21 +215,17 @@ AdminApi::decide(Exchange& exchange, std::string_view action, const std::string&
   for (const auto i : affected) {
     before.push_back(decided->verdicts[i]);
   }
-  storage::Decision decision{project,
-                             version,
-                             *filename,
-                             action == "approve" ? storage::DecisionAction::approve : storage::DecisionAction::block,
-                             actor,
-                             *reason,
-                             now,
-                             {}};
-  if (action == "approve") {
+  const auto kind = action == "approve" ? storage::DecisionAction::approve
+                    : action == "block"  ? storage::DecisionAction::block
+                                         : storage::DecisionAction::unblock;
+  storage::Decision decision{project, version, *filename, kind, actor, *reason, now, {}};
+  if (kind != storage::DecisionAction::block) {
     decision.sha256s.assign(bytes.begin(), bytes.end()); // sorted, as std::set keeps them
   }
   if (existing != decisions.end()) {
     decisions.erase(existing);
   }
-  if (action != "unblock") {
+  if (!removes_block || action != "unblock") {
     decisions.push_back(decision);
   }
   const auto after = decided ? verdicts(decisions) : std::vector<policy::Verdict>{};
@@ -237,8 +250,8 @@ AdminApi::decide(Exchange& exchange, std::string_view action, const std::string&
     }
   }
   const auto appended = co_await m_writer.run([&] {
-    return action == "unblock" ? m_store.remove_decision(project, version, *filename, entry)
-                               : m_store.put_decision(decision, entry, withheld);
+    return action == "unblock" && removes_block ? m_store.remove_decision(project, version, *filename, entry)
+                                                : m_store.put_decision(decision, entry, withheld);
   });
   m_index.invalidate(project);
   m_snapshots.invalidate();
@@ -250,7 +263,8 @@ AdminApi::decide(Exchange& exchange, std::string_view action, const std::string&
   json::array files;
   for (size_t i = 0; i < affected.size(); ++i) {
     // covered_by as decided after the change: it names the new decision.
-    files.push_back(file_json(decided->listing.files[affected[i]], after[i], decided->facts.history, decisions));
+    files.push_back(
+      file_json(decided->listing.files[affected[i]], after[i], decided->facts.history, decisions, decided->facts.matches));
   }
   json::object out;
   out["project"] = project;

@@ -152,8 +152,9 @@ FileService::serve(Exchange& exchange, std::string_view sha256_hex, std::string_
   }
   const policy::Verdict verdict = *cached;
   // Snapshots never change, except for security: what one froze stays served unless blocked.
-  const bool frozen = verdict.state != policy::State::approved && verdict.state != policy::State::blocked
-                      && m_frozen && m_frozen(*sha256);
+  // A vulnerability over block_severity blocks the live index only: CI pinned it knowingly.
+  const bool frozen = verdict.state != policy::State::approved
+                      && (verdict.state != policy::State::blocked || verdict.live_only) && m_frozen && m_frozen(*sha256);
   if (verdict.state != policy::State::approved && !frozen) {
     const std::string why = fmt::format("{}: {}", policy::to_string(verdict.state), verdict.reason);
     exchange.outcome = policy::to_string(verdict.state);

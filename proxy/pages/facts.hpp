@@ -6,6 +6,8 @@
 #include <airlock/policy/policy.hpp>
 #include <airlock/storage/store.hpp>
 
+#include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -16,17 +18,26 @@ struct ProjectFacts
   std::vector<storage::Decision> decisions;
   std::string upstream_status;
   policy::ProjectHistory history;
+  std::shared_ptr<const policy::Advisories> advisories; // in force when read; keeps `matches` alive
+  std::span<const policy::Advisories::Match> matches;   // those naming the project
 
-  policy::ProjectContext context() const { return {decisions, upstream_status, &history}; }
+  // `frozen`: a snapshot's view, which only malicious records withhold from.
+  policy::ProjectContext context(bool frozen = false) const
+  {
+    return {decisions, upstream_status, &history, matches, frozen};
+  }
 };
 
-// Reads the decisions and check records of `listing`'s project.
+// Reads the decisions and check records of `listing`'s project, with the advisories in force.
 inline ProjectFacts
-load_facts(const storage::Store& store, const storage::Listing& listing)
+load_facts(const storage::Store& store, const policy::Policy& policy, const storage::Listing& listing)
 {
+  auto advisories = policy.advisories();
+  const auto matches = advisories->for_project(listing.project.name);
   return ProjectFacts{store.decisions(listing.project.name), listing.project.status,
                       policy::ProjectHistory(listing.files, store.checks(listing.project.name),
-                                             listing.project.first_seen)};
+                                             listing.project.first_seen),
+                      std::move(advisories), matches};
 }
 
 // A project with every file decided: verdicts[i] is listing.files[i]'s.
@@ -45,7 +56,7 @@ decide_project(const storage::Store& store, const policy::Policy& policy, std::s
   if (!listing) {
     return std::nullopt;
   }
-  auto facts = load_facts(store, *listing);
+  auto facts = load_facts(store, policy, *listing);
   auto verdicts = policy.decide_all(listing->files, facts.context(), now);
   return DecidedProject{std::move(*listing), std::move(facts), std::move(verdicts)};
 }

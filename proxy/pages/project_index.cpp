@@ -311,7 +311,7 @@ ProjectIndex::note_takedowns(const storage::Listing& listing, Time now) const
 ProjectIndex::Entry
 ProjectIndex::render(const storage::Listing& listing, Time now, Time listing_valid_until) const
 {
-  const auto facts = load_facts(m_store, listing);
+  const auto facts = load_facts(m_store, m_policy, listing);
   auto view = std::make_shared<ProjectView>(render_view(listing, facts.context(), m_policy, now, "../../files/",
                                                         [this](const Sha256& sha256) {
                                                           return m_store.blobs().contains(sha256);

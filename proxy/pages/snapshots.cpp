@@ -161,9 +161,9 @@ SnapshotService::render(const std::string& snapshot, const std::string& project)
       return nullptr;
     }
     const auto listing = with_current_takedowns(*frozen, m_store);
-    const auto facts = load_facts(m_store, listing);
+    const auto facts = load_facts(m_store, m_policy, listing);
     view = std::make_shared<ProjectView>(
-      render_view(listing, facts.context(), m_policy, m_clock.now(), k_file_prefix, is_cached(), Withhold::blocked));
+      render_view(listing, facts.context(true), m_policy, m_clock.now(), k_file_prefix, is_cached(), Withhold::blocked));
   }
   std::lock_guard lock(m_mutex);
   m_pages[key] = view;
@@ -181,8 +181,8 @@ SnapshotService::files(const std::string& snapshot)
       continue;
     }
     const auto listing = with_current_takedowns(*frozen, m_store);
-    const auto facts = load_facts(m_store, listing);
-    const auto verdicts = m_policy.decide_all(listing.files, facts.context(), now);
+    const auto facts = load_facts(m_store, m_policy, listing);
+    const auto verdicts = m_policy.decide_all(listing.files, facts.context(true), now);
     for (std::size_t i = 0; i < listing.files.size(); ++i) {
       if (verdicts[i].state != policy::State::blocked) {
         out.push_back(listing.files[i]);

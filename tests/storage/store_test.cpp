@@ -105,6 +105,28 @@ TEST_F(StoreTest, fresh_store_is_empty_and_creates_its_directories)
   EXPECT_TRUE(m_store->blob_records().empty());
 }
 
+TEST_F(StoreTest, advisory_blocks_round_trip_and_are_audited_together)
+{
+  // A digest with NUL bytes in it: the key is cut from its end.
+  Sha256 zeros;
+  zeros.bytes.fill(0);
+  const AdvisoryBlock a{"MAL-2026-2144", "litellm", "litellm-1.82.7.tar.gz", zeros, "1.82.7"};
+  const AdvisoryBlock b{"MAL-2026-2144", "litellm", "litellm-1.82.8-py3-none-any.whl", Sha256::of("b"), "1.82.8"};
+  const AdvisoryBlock c{"GHSA-j8r2-6x86-q33q", "requests", "requests-2.30.0.tar.gz", Sha256::of("c"), "2.30.0"};
+  AuditEntry entry;
+  entry.actor = "advisory:MAL-2026-2144";
+  entry.action = "advisory-block";
+  entry.project = "litellm";
+  m_store->apply_advisory_blocks({a, b, c}, {}, {entry, entry});
+  EXPECT_EQ(m_store->advisory_blocks(), (std::vector<AdvisoryBlock>{c, a, b}));
+  EXPECT_EQ(m_store->audit("litellm", std::nullopt, 10).size(), 2U);
+
+  m_store->apply_advisory_blocks({}, {a, c}, {});
+  m_store.reset();
+  m_store.emplace(options());
+  EXPECT_EQ(m_store->advisory_blocks(), (std::vector<AdvisoryBlock>{b}));
+}
+
 TEST_F(StoreTest, put_listing_stores_a_new_project)
 {
   auto p = project("requests", at(5));

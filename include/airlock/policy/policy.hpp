@@ -3,6 +3,7 @@
 // The quarantine policy: the state of each upstream file (approved, quarantined, held, blocked),
 // decided from its age, the rules, reviewers' decisions and what the checks found. No I/O.
 
+#include <airlock/policy/advisory.hpp>
 #include <airlock/storage/records.hpp>
 #include <airlock/util/time.hpp>
 
@@ -29,6 +30,9 @@ struct Verdict
   State state = State::quarantined;
   std::string reason;
   std::optional<Time> until;
+  // Blocked only in the live index (by a vulnerability at or above block_severity): the
+  // snapshots that froze the file still serve it.
+  bool live_only = false;
 
   friend bool operator==(const Verdict&, const Verdict&) = default;
 };
@@ -56,6 +60,13 @@ struct Options
   OnUpstreamRemoval on_upstream_removal = OnUpstreamRemoval::block;
   Seconds history_horizon = std::chrono::days{30};
   std::vector<Rule> rules;
+  // Advisories: vulnerability records at or above this severity block what they affect, in
+  // the live index only (malicious records block at any severity, snapshots included).
+  Severity block_severity = Severity::none;
+  // A release an advisory names as the fix of a vulnerability in the release before it waits
+  // only fast_track_min, when its provenance verified and comes from the baseline publisher.
+  bool fast_track_fixes = false;
+  Seconds fast_track_min = std::chrono::hours{24};
 };
 
 // The time a file's age counts from: upstream's upload-time, else when Airlock first saw it;
@@ -112,10 +123,20 @@ struct ProjectContext
   std::string_view upstream_status;             // PEP 792 project-status, empty = active
   // The background checks; nullptr when they are not consulted (no held checks, no "pending").
   const ProjectHistory* history = nullptr;
+  // The advisories in force that name the project.
+  std::span<const Advisories::Match> advisories;
+  // A snapshot's frozen view: only malicious records withhold what CI pinned knowingly.
+  bool frozen = false;
 };
 
+// The advisories that block a file, in id order: malicious records, and vulnerability records
+// at or above `block_severity` outside a frozen view; a record held by the kill-switch guard
+// only for the files it blocked before. Ignores reviewers' decisions.
+std::vector<const Advisory*> blocking_advisories(const storage::FileRecord& file, const ProjectContext& project,
+                                                 Severity block_severity);
+
 // The policy of one configuration: rules compiled once, then decide() per file.
-// Immutable after construction; safe to share between threads.
+// Immutable after construction but for the advisories in force; safe to share between threads.
 class Policy
 {
 public:
@@ -130,11 +151,12 @@ public:
   // first (PEP 440 order), each compared with the baseline those before it established: for
   // provenance, the newest approved release whose provenance verified, or one a reviewer
   // approved; for contents, the newest approved release. Pure: no I/O; `now` is injected.
-  // Precedence per file: a reviewer's block, a deny rule, an upstream takedown, a reviewer's
+  // Precedence per file: a reviewer's block, a reviewer's unblock of the file's bytes over an
+  // advisory, an advisory's block, a deny rule, an upstream takedown, a reviewer's
   // approve (of these bytes), a content change upstream, held checks (invalid or required
   // provenance at any age; for files newer than the history horizon also failed or pending
   // checks and baselines, provenance regression, publisher change, new or changed startup
-  // code), then allow rules and the quarantine window.
+  // code), then allow rules, a fix's fast track and the quarantine window.
   std::vector<Verdict> decide_all(std::span<const storage::FileRecord> files, const ProjectContext& project,
                                   Time now) const;
   // Decides one file of project.history's files (or, without history, on its own). It walks the
@@ -146,6 +168,11 @@ public:
   std::vector<bool> checks_needed(std::span<const storage::FileRecord> files, Time project_first_seen) const;
 
   const Options& options() const { return m_options; }
+
+  // The advisories in force, swapped whole when the feed is refreshed. Thread-safe; a caller
+  // keeps the pointer for as long as it uses matches taken from it.
+  std::shared_ptr<const Advisories> advisories() const;
+  void set_advisories(std::shared_ptr<const Advisories> advisories);
 
 private:
   struct CompiledRule;
@@ -160,11 +187,17 @@ private:
                       bool provenance_required) const;
   Verdict decide_one(const storage::FileRecord& file, const ProjectContext& project, const Baselines* baselines,
                      Time now) const;
+  // Why the file is a fix that may skip the window ("fixes GHSA-..., which affects 1.0"); "" if not.
+  std::string fast_track(const storage::FileRecord& file, const ProjectContext& project,
+                         const Baselines* baselines) const;
   bool established(const storage::FileRecord& file, Time project_first_seen) const;
   bool provenance_required(const storage::FileRecord& file) const;
 
+  struct InForce;
+
   Options m_options;
   std::vector<CompiledRule> m_rules;
+  std::unique_ptr<InForce> m_in_force;
 };
 
 } // namespace airlock::policy

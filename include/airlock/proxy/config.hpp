@@ -36,6 +36,16 @@ struct ProvenanceOptions
   std::filesystem::path trusted_root; // empty = not configured
 };
 
+// [advisories]: OSV records read offline. Where they block is policy::Options (block_severity,
+// fast_track_fixes, fast_track_min); these say where they come from and how they are guarded.
+struct AdvisoryOptions
+{
+  std::filesystem::path path;                           // a directory of .json/.zip; empty = none
+  Seconds refresh = std::chrono::minutes{10};           // how often the directory is looked at
+  Seconds max_age = std::chrono::days{2};               // status warns when the feed is older
+  unsigned max_new_blocks = 20; // a refresh newly blocking files of more projects waits for an admin
+};
+
 struct AuthOptions
 {
   bool index_requires_token = false;
@@ -48,6 +58,7 @@ struct Config
   storage::Options storage{.release_key = policy::release_key};
   policy::Options policy;
   ProvenanceOptions provenance;
+  AdvisoryOptions advisories;
   AuthOptions auth;
 };
 

@@ -82,7 +82,8 @@ struct BlobRecord
 
 namespace airlock::storage {
 
-enum class DecisionAction : std::uint8_t { approve = 1, block = 2 };
+// unblock: an approval of one file's bytes that also sets aside the advisories blocking them.
+enum class DecisionAction : std::uint8_t { approve = 1, block = 2, unblock = 3 };
 
 // A reviewer's standing decision about a whole project (version and filename empty), one
 // release (version set: its normalized PEP 440 form, or the filename's raw version) or one
@@ -138,6 +139,20 @@ struct TokenRecord
 } // namespace airlock::storage
 
 namespace airlock::storage {
+
+// A file an advisory blocked when the feed was last applied: what the next refresh compares
+// with, to audit what it blocks and lifts.
+struct AdvisoryBlock
+{
+  std::string advisory; // the OSV id
+  std::string project;
+  std::string filename;
+  Sha256 sha256;
+  std::string version;
+
+  friend bool operator==(const AdvisoryBlock&, const AdvisoryBlock&) = default;
+  friend auto operator<=>(const AdvisoryBlock&, const AdvisoryBlock&) = default;
+};
 
 // A frozen view of every approved file at one moment, for CI.
 struct SnapshotRecord

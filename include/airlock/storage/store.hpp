@@ -99,6 +99,13 @@ public:
   // at most `limit` of the newest that match.
   std::vector<AuditEntry> audit(std::string_view project, std::optional<Time> since, std::size_t limit) const;
 
+  // The files advisories blocked when the feed was last applied.
+  std::vector<AdvisoryBlock> advisory_blocks() const;
+  // Records a refresh of the advisories in one transaction: the blocks `added` and `lifted`,
+  // with their audit entries.
+  void apply_advisory_blocks(const std::vector<AdvisoryBlock>& added, const std::vector<AdvisoryBlock>& lifted,
+                             std::vector<AuditEntry> audit);
+
   // Stores a new token with its audit entry; throws StorageError when the id exists.
   void put_token(const TokenRecord& token, AuditEntry audit);
   std::optional<TokenRecord> token(std::string_view id) const;

@@ -1,0 +1,544 @@
+// The advisory feed: records read from disk, put in force, and what they block recorded.
+#include "advisories/feed.hpp"
+
+#include <airlock/policy/filename.hpp>
+#include <airlock/util/fd.hpp>
+#include <airlock/util/fs.hpp>
+#include <airlock/util/log.hpp>
+#include <airlock/util/sha256.hpp>
+#include <airlock/util/units.hpp>
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <map>
+#include <set>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace airlock::proxy {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// A single record file this large is not an OSV record; a zip this large is not a feed.
+constexpr std::uint64_t k_max_json_file = policy::k_zip_max_record_size;
+constexpr std::uint64_t k_max_zip_file = 512ULL << 20;
+constexpr std::size_t k_max_problems_kept = 100;
+constexpr std::size_t k_max_problems_logged = 20;
+
+Expected<std::string>
+read_file(const fs::path& path, std::uint64_t limit)
+{
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  struct stat st{};
+  if (!fd || ::fstat(fd.get(), &st) != 0) {
+    return make_unexpected(fmt::format("cannot read: {}", errno_text()));
+  }
+  if (static_cast<std::uint64_t>(st.st_size) > limit) {
+    return make_unexpected(fmt::format("{} bytes, over the limit of {}", st.st_size, limit));
+  }
+  std::string out(static_cast<std::size_t>(st.st_size), '\0');
+  std::size_t done = 0;
+  while (done < out.size()) {
+    const auto n = ::read(fd.get(), out.data() + done, out.size() - done);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      return make_unexpected(fmt::format("cannot read: {}", n == 0 ? "file shrank while read" : errno_text()));
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  return out;
+}
+
+bool
+is_record_file(const fs::path& path)
+{
+  const auto ext = path.extension();
+  return ext == ".json" || ext == ".zip";
+}
+
+// The record files under the directories, sorted, with their sizes and modification times.
+std::vector<std::pair<fs::path, struct stat>>
+list_record_files(const std::vector<fs::path>& dirs, bool* missing)
+{
+  std::vector<std::pair<fs::path, struct stat>> out;
+  for (std::size_t d = 0; d < dirs.size(); ++d) {
+    std::error_code ec;
+    fs::recursive_directory_iterator it(dirs[d], fs::directory_options::skip_permission_denied, ec);
+    if (ec) {
+      if (d == 0 && missing != nullptr) {
+        *missing = true;
+      }
+      continue;
+    }
+    for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      struct stat st{};
+      if (!is_record_file(it->path()) || ::lstat(it->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+        continue;
+      }
+      out.emplace_back(it->path(), st);
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  return out;
+}
+
+void
+add_record(LoadedFeed& feed, std::string_view where, std::string_view text)
+{
+  auto record = policy::parse_osv_record(text);
+  if (!record) {
+    feed.problems.push_back(fmt::format("{}: {}", where, record.error()));
+    return;
+  }
+  for (const auto& note : record->notes) {
+    feed.notes.push_back(fmt::format("{}: {}", record->id, note));
+  }
+  if (!record->affected.empty()) {
+    feed.records.push_back(std::move(*record));
+  }
+}
+
+// Writes `bytes` to `path` durably: a temp file, fsync, rename, fsync of the directory.
+Expected<void>
+write_durably(const fs::path& path, std::string_view bytes)
+{
+  const fs::path temp = path.string() + ".tmp";
+  Fd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!fd) {
+    return make_unexpected(fmt::format("cannot create {}: {}", temp.string(), errno_text()));
+  }
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const auto n = ::write(fd.get(), bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      return make_unexpected(fmt::format("cannot write {}: {}", temp.string(), errno_text()));
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd.get()) != 0 || ::rename(temp.c_str(), path.c_str()) != 0) {
+    return make_unexpected(fmt::format("cannot store {}: {}", path.string(), errno_text()));
+  }
+  return fsync_dir(path.parent_path());
+}
+
+std::string
+block_reason(const policy::Advisory& advisory)
+{
+  const std::string kind = advisory.malicious ? "malicious package" : std::string(policy::to_string(advisory.severity));
+  return advisory.summary.empty() ? kind : fmt::format("{}: {}", kind, advisory.summary);
+}
+
+} // namespace
+
+LoadedFeed
+load_feed(const std::vector<fs::path>& dirs)
+{
+  LoadedFeed feed;
+  for (const auto& [path, st] : list_record_files(dirs, &feed.missing)) {
+    ++feed.files;
+    const bool zip = path.extension() == ".zip";
+    auto bytes = read_file(path, zip ? k_max_zip_file : k_max_json_file);
+    if (!bytes) {
+      feed.problems.push_back(fmt::format("{}: {}", path.string(), bytes.error()));
+      continue;
+    }
+    if (!zip) {
+      add_record(feed, path.string(), *bytes);
+      continue;
+    }
+    auto entries = policy::read_zip_records(*bytes);
+    if (!entries) {
+      feed.problems.push_back(fmt::format("{}: {}", path.string(), entries.error()));
+      continue;
+    }
+    for (const auto& skipped : entries->skipped) {
+      feed.problems.push_back(fmt::format("{}: {}", path.string(), skipped));
+    }
+    for (const auto& [name, text] : entries->records) {
+      add_record(feed, fmt::format("{}!{}", path.string(), name), text);
+    }
+  }
+  return feed;
+}
+
+AdvisoryFeed::AdvisoryFeed(const Config& config, const Clock& clock, storage::Store& store, policy::Policy& policy,
+                           Writer& writer, net::io_context& ioc,
+                           std::function<void(const std::vector<std::string>&)> on_change)
+  : m_clock(clock),
+    m_store(store),
+    m_policy(policy),
+    m_writer(writer),
+    m_ioc(ioc),
+    m_on_change(std::move(on_change)),
+    m_imported(config.storage.path / "advisories"),
+    m_refresh(config.advisories.refresh),
+    m_max_age(config.advisories.max_age),
+    m_max_new_blocks(config.advisories.max_new_blocks)
+{
+  // Imported records count even without a configured directory: an admin gave them.
+  m_configured = !config.advisories.path.empty();
+  m_dirs = {config.advisories.path, m_imported};
+  if (!m_configured) {
+    m_dirs.erase(m_dirs.begin());
+  }
+}
+
+void
+AdvisoryFeed::start()
+{
+  net::co_spawn(m_ioc, watch(), net::detached);
+}
+
+Awaitable<void>
+AdvisoryFeed::watch()
+{
+  net::steady_timer timer(m_ioc);
+  while (!m_stopping) {
+    co_await m_writer.run([this] {
+      auto now = fingerprint();
+      if (now != m_fingerprint) {
+        m_fingerprint = std::move(now);
+        (void)refresh(false);
+      }
+    });
+    timer.expires_after(m_refresh);
+    co_await timer.async_wait(use_tuple);
+  }
+}
+
+std::string
+AdvisoryFeed::fingerprint() const
+{
+  bool missing = false;
+  std::string out;
+  for (const auto& [path, st] : list_record_files(m_dirs, &missing)) {
+    out += fmt::format("{}\n{} {}.{}\n", path.string(), st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+  }
+  return out;
+}
+
+RefreshResult
+AdvisoryFeed::refresh(bool accept_large)
+{
+  const Time now = m_clock.now();
+  LoadedFeed loaded = load_feed(m_dirs);
+  loaded.missing = loaded.missing && m_configured;
+  RefreshResult result;
+  result.skipped = loaded.problems.size();
+  for (std::size_t i = 0; i < loaded.problems.size() && i < k_max_problems_logged; ++i) {
+    AIRLOCK_LOG(warn, "advisories: skipped {}", loaded.problems[i]);
+  }
+  if (loaded.problems.size() > k_max_problems_logged) {
+    AIRLOCK_LOG(warn, "advisories: skipped {} more records (see airlock advisories list)",
+                loaded.problems.size() - k_max_problems_logged);
+  }
+  if (!loaded.notes.empty()) {
+    AIRLOCK_LOG(info, "advisories: {} ranges ignored (only ECOSYSTEM ranges are read), as in {}", loaded.notes.size(),
+                loaded.notes.front());
+  }
+  const auto old = m_policy.advisories();
+  if (loaded.missing && !old->records().empty()) {
+    // A sync that removed the directory must not lift every block at once.
+    result.message = fmt::format("advisories: {} is not readable; the {} records in force stay", m_dirs.front().string(),
+                                 old->records().size());
+    AIRLOCK_LOG(warn, "{}", result.message);
+    return result;
+  }
+
+  // What blocks each known file under a set of records: rows of (advisory, file).
+  const auto names = m_store.project_names();
+  const auto blocks_under = [&](const policy::Advisories& advisories, std::set<storage::AdvisoryBlock>& rows,
+                                std::set<std::string>* touched) {
+    for (const auto& name : names) {
+      const auto matches = advisories.for_project(name);
+      if (matches.empty()) {
+        continue;
+      }
+      if (touched != nullptr) {
+        touched->insert(name);
+      }
+      const auto listing = m_store.listing(name);
+      if (!listing) {
+        continue;
+      }
+      const auto decisions = m_store.decisions(name);
+      const policy::ProjectContext context{decisions, listing->project.status, nullptr, matches, false};
+      for (const auto& file : listing->files) {
+        const auto* decision = policy::covering_decision(decisions, file);
+        if (decision != nullptr && decision->action == storage::DecisionAction::unblock) {
+          continue;
+        }
+        for (const auto* advisory : policy::blocking_advisories(file, context, m_policy.options().block_severity)) {
+          rows.insert(storage::AdvisoryBlock{advisory->id, name, file.filename, file.sha256, file.version});
+        }
+      }
+    }
+  };
+
+  const auto stored = m_store.advisory_blocks();
+  const std::set<storage::AdvisoryBlock> before(stored.begin(), stored.end());
+  std::set<storage::FileKey> blocked_before;
+  for (const auto& row : before) {
+    blocked_before.insert(storage::FileKey{row.filename, row.sha256});
+  }
+
+  std::vector<policy::Advisory> records = loaded.records;
+  auto candidate = std::make_shared<const policy::Advisories>(std::move(loaded.records));
+  std::set<storage::AdvisoryBlock> after;
+  std::set<std::string> touched;
+  blocks_under(*candidate, after, &touched);
+
+  // The guard: files of how many projects would be blocked that no advisory blocked before?
+  std::set<std::string> newly_blocked;
+  std::map<std::string, std::vector<storage::FileKey>> held;
+  for (const auto& row : after) {
+    if (!before.contains(row) && !blocked_before.contains(storage::FileKey{row.filename, row.sha256})) {
+      newly_blocked.insert(row.project);
+      held.try_emplace(row.advisory);
+    }
+  }
+  const bool guarded = newly_blocked.size() > m_max_new_blocks && !accept_large;
+  if (guarded) {
+    // Held records block only what they blocked before, until an admin accepts them.
+    for (const auto& row : before) {
+      if (const auto found = held.find(row.advisory); found != held.end()) {
+        found->second.push_back(storage::FileKey{row.filename, row.sha256});
+      }
+    }
+    std::vector<std::pair<std::string, std::vector<storage::FileKey>>> held_list;
+    for (auto& [id, files] : held) {
+      std::sort(files.begin(), files.end());
+      held_list.emplace_back(id, std::move(files));
+    }
+    candidate = std::make_shared<const policy::Advisories>(std::move(records), std::move(held_list));
+    after.clear();
+    blocks_under(*candidate, after, nullptr);
+    result.held_projects.assign(newly_blocked.begin(), newly_blocked.end());
+  }
+
+  std::vector<storage::AdvisoryBlock> added;
+  std::vector<storage::AdvisoryBlock> lifted;
+  std::set_difference(after.begin(), after.end(), before.begin(), before.end(), std::back_inserter(added));
+  std::set_difference(before.begin(), before.end(), after.begin(), after.end(), std::back_inserter(lifted));
+  for (const auto& row : lifted) {
+    touched.insert(row.project);
+  }
+
+  // The audit: each block and lift with the states before and after, by the full policy.
+  std::vector<storage::AuditEntry> audit;
+  std::map<std::string, std::pair<std::vector<policy::Verdict>, std::vector<policy::Verdict>>> verdicts;
+  std::map<std::string, storage::Listing> listings;
+  for (const auto* rows : {&added, &lifted}) {
+    for (const auto& row : *rows) {
+      if (verdicts.contains(row.project)) {
+        continue;
+      }
+      auto listing = m_store.listing(row.project);
+      if (!listing) {
+        continue;
+      }
+      const auto decisions = m_store.decisions(row.project);
+      const policy::ProjectHistory history(listing->files, m_store.checks(row.project), listing->project.first_seen);
+      policy::ProjectContext context{decisions, listing->project.status, &history, old->for_project(row.project)};
+      auto was = m_policy.decide_all(listing->files, context, now);
+      context.advisories = candidate->for_project(row.project);
+      auto is = m_policy.decide_all(listing->files, context, now);
+      verdicts.emplace(row.project, std::pair{std::move(was), std::move(is)});
+      listings.emplace(row.project, std::move(*listing));
+    }
+  }
+  const auto state_of = [&](const storage::AdvisoryBlock& row, bool after_change) -> std::string {
+    const auto found = listings.find(row.project);
+    if (found == listings.end()) {
+      return "-";
+    }
+    const auto& files = found->second.files;
+    for (std::size_t i = 0; i < files.size(); ++i) {
+      if (files[i].filename == row.filename && files[i].sha256 == row.sha256) {
+        const auto& pair = verdicts.at(row.project);
+        return std::string(policy::to_string((after_change ? pair.second : pair.first)[i].state));
+      }
+    }
+    return "-";
+  };
+  for (const auto* rows : {&added, &lifted}) {
+    for (const auto& row : *rows) {
+      const bool block = rows == &added;
+      const auto* advisory = (block ? *candidate : *old).find(row.advisory);
+      storage::AuditEntry entry;
+      entry.time = now;
+      entry.actor = "advisory:" + row.advisory;
+      entry.action = block ? "advisory-block" : "advisory-unblock";
+      entry.project = row.project;
+      entry.version = row.version;
+      entry.filename = row.filename;
+      entry.sha256s = {row.sha256};
+      if (block) {
+        entry.reason = advisory != nullptr ? block_reason(*advisory) : "advisory";
+      } else {
+        const auto* now_record = candidate->find(row.advisory);
+        entry.reason = now_record == nullptr     ? "the record is no longer in the feed"
+                       : now_record->withdrawn ? fmt::format("withdrawn on {}", format_rfc3339(*now_record->withdrawn))
+                                               : "the record no longer names these bytes";
+      }
+      entry.before = state_of(row, false);
+      entry.after = state_of(row, true);
+      audit.push_back(std::move(entry));
+    }
+  }
+  m_store.apply_advisory_blocks(added, lifted, std::move(audit));
+  m_policy.set_advisories(candidate);
+
+  result.applied = !guarded;
+  result.records = candidate->records().size();
+  result.blocked = added.size();
+  result.lifted = lifted.size();
+  if (guarded) {
+    result.message = fmt::format(
+      "advisories: not applied: the feed would newly block files of {} projects ({}{}), over max_new_blocks = {}; "
+      "accept with: airlock advisories import --accept-large",
+      newly_blocked.size(), result.held_projects.front(), newly_blocked.size() > 1 ? ", ..." : "", m_max_new_blocks);
+    AIRLOCK_LOG(warn, "{}", result.message);
+  } else {
+    result.message = fmt::format("advisories: {} records in force from {} files; {} files newly blocked, {} lifted{}",
+                                 result.records, loaded.files, added.size(), lifted.size(),
+                                 loaded.problems.empty() ? "" : fmt::format("; {} skipped", loaded.problems.size()));
+    AIRLOCK_LOG(info, "{}", result.message);
+  }
+  {
+    std::lock_guard lock(m_mutex);
+    m_state.records = result.records;
+    m_state.skipped = loaded.problems.size();
+    loaded.problems.resize(std::min(loaded.problems.size(), k_max_problems_kept));
+    m_state.problems = std::move(loaded.problems);
+    m_state.blocked_files = after.size();
+    m_state.newest_modified = candidate->newest_modified(now);
+    m_state.loaded_at = now;
+    m_state.held_ids.clear();
+    if (guarded) {
+      for (const auto& [id, files] : held) {
+        m_state.held_ids.push_back(id);
+      }
+      ++m_state.guard_trips;
+    }
+    m_state.held_projects = result.held_projects;
+  }
+  if (m_on_change) {
+    m_on_change(std::vector<std::string>(touched.begin(), touched.end()));
+  }
+  return result;
+}
+
+Expected<fs::path>
+keep_imported(const fs::path& dir, std::string_view bytes)
+{
+  const bool zip = bytes.starts_with("PK");
+  if (zip) {
+    const auto records = policy::read_zip_records(bytes);
+    if (!records) {
+      return make_unexpected("not a zip of OSV records: " + records.error());
+    }
+    if (records->records.empty()) {
+      return make_unexpected("the zip holds no .json records");
+    }
+  } else if (const auto record = policy::parse_osv_record(bytes); !record) {
+    return make_unexpected("not an OSV record: " + record.error());
+  }
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) {
+    return make_unexpected(fmt::format("cannot create {}: {}", dir.string(), ec.message()));
+  }
+  // Named by content: importing the same record twice keeps one copy.
+  auto path = dir / (Sha256::of(bytes).hex() + (zip ? ".zip" : ".json"));
+  if (auto written = write_durably(path, bytes); !written) {
+    return make_unexpected(written.error());
+  }
+  return path;
+}
+
+Expected<RefreshResult>
+AdvisoryFeed::import(std::string_view bytes, bool accept_large)
+{
+  if (!bytes.empty()) {
+    if (auto kept = keep_imported(m_imported, bytes); !kept) {
+      return make_unexpected(kept.error());
+    }
+  }
+  auto result = refresh(accept_large);
+  m_fingerprint = fingerprint();
+  return result;
+}
+
+FeedState
+AdvisoryFeed::state() const
+{
+  std::lock_guard lock(m_mutex);
+  return m_state;
+}
+
+std::string
+AdvisoryFeed::metrics_text(Time now) const
+{
+  const auto state = this->state();
+  std::string out = fmt::format("# HELP airlock_advisories_records OSV records in force.\n"
+                                "# TYPE airlock_advisories_records gauge\n"
+                                "airlock_advisories_records {}\n"
+                                "# HELP airlock_advisories_skipped Records or files the last load skipped as malformed.\n"
+                                "# TYPE airlock_advisories_skipped gauge\n"
+                                "airlock_advisories_skipped {}\n"
+                                "# HELP airlock_advisories_blocked_files Files advisories block now.\n"
+                                "# TYPE airlock_advisories_blocked_files gauge\n"
+                                "airlock_advisories_blocked_files {}\n"
+                                "# HELP airlock_advisories_held Records the kill-switch guard holds back.\n"
+                                "# TYPE airlock_advisories_held gauge\n"
+                                "airlock_advisories_held {}\n"
+                                "# HELP airlock_advisories_guard_trips_total Refreshes the guard did not apply.\n"
+                                "# TYPE airlock_advisories_guard_trips_total counter\n"
+                                "airlock_advisories_guard_trips_total {}\n",
+                                state.records, state.skipped, state.blocked_files, state.held_ids.size(),
+                                state.guard_trips);
+  if (state.newest_modified) {
+    out += fmt::format("# HELP airlock_advisories_feed_age_seconds Age of the newest record's modified time.\n"
+                       "# TYPE airlock_advisories_feed_age_seconds gauge\n"
+                       "airlock_advisories_feed_age_seconds {}\n",
+                       (now - *state.newest_modified).count());
+  }
+  return out;
+}
+
+std::vector<std::string>
+AdvisoryFeed::warnings(Time now) const
+{
+  std::vector<std::string> out;
+  const auto state = this->state();
+  if (!m_configured && state.records == 0) {
+    return out;
+  }
+  if (state.loaded_at && (!state.newest_modified || now - *state.newest_modified > m_max_age)) {
+    out.push_back(state.newest_modified
+                    ? fmt::format("the advisory feed is {} old (newest record modified {}), over max_age {}",
+                                  format_duration(now - *state.newest_modified), format_rfc3339(*state.newest_modified),
+                                  format_duration(m_max_age))
+                    : "the advisory feed holds no records");
+  }
+  if (!state.held_ids.empty()) {
+    out.push_back(fmt::format("{} advisories are held: they would newly block files of {} projects; accept with "
+                              "airlock advisories import --accept-large",
+                              state.held_ids.size(), state.held_projects.size()));
+  }
+  return out;
+}
+
+} // namespace airlock::proxy
