@@ -19,7 +19,6 @@ using namespace zip;
 
 namespace {
 
-constexpr std::uint64_t k_max_entries = 100'000;
 constexpr std::size_t k_max_name = 4096;
 
 // Strict UTF-8 as Python decodes it: no overlong forms, surrogates or code points past U+10FFFF.
@@ -182,7 +181,7 @@ tail_read_size(std::uint64_t file_size)
 }
 
 Expected<CentralDirectoryLocation>
-locate_central_directory(std::string_view tail, std::uint64_t file_size)
+locate_central_directory(std::string_view tail, std::uint64_t file_size, std::uint64_t max_entries)
 {
   if (tail.size() > file_size) {
     return make_unexpected(fmt::format("zip tail of {} bytes is longer than the {}-byte file", tail.size(), file_size));
@@ -297,8 +296,8 @@ locate_central_directory(std::string_view tail, std::uint64_t file_size)
                                        "record ({})",
                                        where.offset, where.size, directory_end));
   }
-  if (where.entries > k_max_entries) {
-    return make_unexpected(fmt::format("zip archive lists {} entries, more than {}", where.entries, k_max_entries));
+  if (where.entries > max_entries) {
+    return make_unexpected(fmt::format("zip archive lists {} entries, more than {}", where.entries, max_entries));
   }
   if (where.entries > where.size / k_central_header_size) {
     return make_unexpected(fmt::format("zip archive lists {} entries, more than its {}-byte directory holds",
@@ -308,13 +307,14 @@ locate_central_directory(std::string_view tail, std::uint64_t file_size)
 }
 
 Expected<std::vector<ZipEntry>>
-parse_central_directory(std::string_view bytes, const CentralDirectoryLocation& where, std::uint64_t file_size)
+parse_central_directory(std::string_view bytes, const CentralDirectoryLocation& where, std::uint64_t file_size,
+                        std::uint64_t max_entries)
 {
   if (!fits(where.offset, where.size, file_size)) {
     return make_unexpected("zip central directory lies beyond the file");
   }
-  if (where.entries > k_max_entries) {
-    return make_unexpected(fmt::format("zip archive lists {} entries, more than {}", where.entries, k_max_entries));
+  if (where.entries > max_entries) {
+    return make_unexpected(fmt::format("zip archive lists {} entries, more than {}", where.entries, max_entries));
   }
   if (bytes.size() < where.size) {
     return make_unexpected(fmt::format("zip central directory truncated: {} of {} bytes", bytes.size(), where.size));

@@ -30,6 +30,9 @@ struct ZipEntry
   friend bool operator==(const ZipEntry&, const ZipEntry&) = default;
 };
 
+// How many entries the directory functions accept unless told otherwise: ample for a wheel.
+inline constexpr std::uint64_t k_zip_default_max_entries = 100'000;
+
 struct CentralDirectoryLocation
 {
   std::uint64_t offset = 0;
@@ -45,18 +48,21 @@ std::uint64_t tail_read_size(std::uint64_t file_size);
 
 // Finds the central directory from `tail`, the last bytes of the file (tail_read_size of them).
 // Errors on a missing or ambiguous end record, multi-disk archives, a Zip64 record that is not
-// where its locator says, and a directory that is not within the file just before the end
-// record. When where.offset >= file_size - tail.size(), the directory is already in `tail`.
-[[nodiscard]] Expected<CentralDirectoryLocation> locate_central_directory(std::string_view tail,
-                                                                          std::uint64_t file_size);
+// where its locator says, a directory that is not within the file just before the end record,
+// and more than `max_entries` entries. When where.offset >= file_size - tail.size(), the
+// directory is already in `tail`.
+[[nodiscard]] Expected<CentralDirectoryLocation>
+locate_central_directory(std::string_view tail, std::uint64_t file_size,
+                         std::uint64_t max_entries = k_zip_default_max_entries);
 
 // Parses the central directory: `bytes` start at where.offset and hold at least where.size
 // bytes (more are ignored). Errors on a count that disagrees with the directory, more than
-// 100,000 entries, names over 4096 bytes, path tricks (naming the entry), duplicate names,
+// `max_entries` entries, names over 4096 bytes, path tricks (naming the entry), duplicate names,
 // entries overlapping each other or the directory, encryption, or data before the first entry.
 // Entries come back in directory order.
 [[nodiscard]] Expected<std::vector<ZipEntry>>
-parse_central_directory(std::string_view bytes, const CentralDirectoryLocation& where, std::uint64_t file_size);
+parse_central_directory(std::string_view bytes, const CentralDirectoryLocation& where, std::uint64_t file_size,
+                        std::uint64_t max_entries = k_zip_default_max_entries);
 
 // Returns how many bytes from entry.local_header_offset extract_entry needs: the local header,
 // its name and extra field (at most 64 KiB each) and the data, never past entry.end_offset.
