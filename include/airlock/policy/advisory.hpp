@@ -115,7 +115,7 @@ public:
     const std::vector<storage::FileKey>* only = nullptr;
   };
 
-  Advisories();
+  Advisories(); // empty
   // `held`: ids whose blocks are limited to the files given (sorted).
   explicit Advisories(std::vector<Advisory> records,
                       std::vector<std::pair<std::string, std::vector<storage::FileKey>>> held = {});
