@@ -1,6 +1,7 @@
 #pragma once
 
-// Small typed lookups over Boost.JSON values for the provenance verifier (private to policy/).
+// Small typed lookups over Boost.JSON values for policy's JSON readers, the provenance verifier
+// and the OSV record parser (private to policy/).
 // Each returns nullptr when the key is missing or holds another type; callers name the field.
 
 #include <boost/json.hpp>
@@ -12,7 +13,8 @@ namespace airlock::policy::json_util {
 
 namespace json = boost::json;
 
-// Nesting limit of every document the verifier parses: real attestations nest about 10 deep.
+// Nesting limit of every document policy parses: real attestations nest about 10 deep, OSV
+// records about 8.
 inline constexpr std::size_t k_max_depth = 32;
 
 // Parses `text` with the depth limit; a null value on any error (message in `error`).

@@ -90,8 +90,9 @@ inline constexpr std::size_t k_zip_max_record_size = 4 << 20;      // one record
 inline constexpr std::uint64_t k_zip_max_total_size = 1ULL << 30;  // all records, uncompressed
 
 // The `.json` entries of a zip of records, as (entry name, text), in directory order; other
-// entries are skipped. Errors on a malformed zip or one over the limits above; an entry
-// that cannot be extracted is reported in `skipped` as "name: why", and the rest is read.
+// entries are skipped. Errors on a malformed zip, one over the entry limit, or records over
+// the total size; a record over its own size limit, or one that cannot be extracted, is
+// reported in `skipped` as "name: why", and the rest is read.
 struct ZipRecords
 {
   std::vector<std::pair<std::string, std::string>> records;
