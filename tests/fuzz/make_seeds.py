@@ -104,6 +104,32 @@ write("wheel", "stored_data_pth", zip_bytes(wheel_files + [("sample_project-1.0.
                                             zipfile.ZIP_STORED, b"a comment"))
 write("wheel", "zip64", zip_bytes(wheel_files, zipfile.ZIP_STORED, force_zip64=True))
 
+# ---- OSV records (small hand-written ones; the shared fixtures are read as more seeds) -----
+def osv(**fields):
+    return json.dumps({"id": "OSV-2026-1", "modified": "2026-01-02T03:04:05Z", **fields}, indent=1)
+
+def pypi_entry(name, ranges=(), versions=()):
+    return {"package": {"ecosystem": "PyPI", "name": name}, "ranges": list(ranges), "versions": list(versions)}
+
+write("osv", "malicious", osv(id="MAL-2026-1", summary="Malicious code in sample-project (PyPI)",
+                              published="2026-01-01T00:00:00Z",
+                              affected=[pypi_entry("Sample_Project", [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}]}])]))
+write("osv", "versions", osv(aliases=["PYSEC-2026-1", "MAL-2026-2"], details="\nFirst line\nsecond",
+                             affected=[pypi_entry("demo", versions=["1.0", "1.0.1", "legacy-x"]),
+                                       pypi_entry("DEMO", versions=["2.0rc1"]),
+                                       {"package": {"ecosystem": "npm", "name": "demo"}, "versions": ["1.0.0"]}]))
+write("osv", "ranges", osv(modified="2026-09-11T22:18:16.608996949Z", withdrawn="2026-09-12T00:00:00+02:00",
+                           severity=[{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:H/PR:N/UI:R/S:C/C:H/I:N/A:N"},
+                                     {"type": "CVSS_V4", "score": "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N"}],
+                           affected=[pypi_entry("demo", [
+                               {"type": "ECOSYSTEM", "events": [{"fixed": "2.5"}, {"introduced": "2.0"}, {"introduced": "1.0"}, {"fixed": "1.5"}]},
+                               {"type": "ECOSYSTEM", "events": [{"introduced": "3.0"}, {"last_affected": "3.2"}, {"limit": "4.0"}]},
+                               {"type": "GIT", "repo": "https://example.invalid/r", "events": [{"introduced": "abc"}]},
+                               {"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "1.0.0"}]}])]))
+write("osv", "database_severity", osv(summary="a\u0007b\u202ec\n" + "x" * 320, database_specific={"severity": "MODERATE"},
+                                      affected=[pypi_entry("demo", [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1!0.5.post1"}]}])]))
+write("osv", "cvss30", osv(severity=[{"type": "CVSS_V3", "score": "CVSS:3.0/AV:L/AC:L/PR:L/UI:N/S:U/C:H/I:H/A:H/E:P/RL:O"}]))
+
 # ---- Sigstore pieces (selector byte, then the bytes) -------------------------------------
 def der(tag, content):
     n = len(content)
