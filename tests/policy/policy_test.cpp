@@ -578,5 +578,150 @@ TEST(Policy, StateNames)
   EXPECT_EQ(to_string(State::blocked), "blocked");
 }
 
+
+// --- advisories ------------------------------------------------------------------------------
+
+namespace advisory_tests {
+
+Advisory
+record(std::string id, std::vector<std::string> versions, Severity severity = Severity::none)
+{
+  Advisory a;
+  a.id = std::move(id);
+  a.malicious = a.id.starts_with("MAL-");
+  a.severity = severity;
+  a.summary = "bad things";
+  a.modified = k_now - 1h;
+  AffectedProject affected;
+  affected.project = "litellm";
+  affected.versions = std::move(versions);
+  a.affected = {affected};
+  return a;
+}
+
+// A range "introduced 0, fixed <fixed>".
+Advisory
+fixed_in(std::string id, std::string fixed, Severity severity)
+{
+  auto a = record(std::move(id), {}, severity);
+  a.affected[0].ranges = {VersionRange{{{VersionRange::Event::introduced, "0"}, {VersionRange::Event::fixed, fixed}}}};
+  a.affected[0].fixed = {fixed};
+  return a;
+}
+
+Verdict
+decide_under(const Advisories& advisories, const storage::FileRecord& f, Options options = {},
+             std::vector<Decision> decisions = {}, bool frozen = false)
+{
+  const Policy policy(std::move(options));
+  ProjectContext context{decisions, {}};
+  context.advisories = advisories.for_project("litellm");
+  context.frozen = frozen;
+  return policy.decide(f, context, k_now);
+}
+
+} // namespace advisory_tests
+
+TEST(PolicyAdvisories, AMaliciousRecordBlocksWhatItNamesOverAnApproval)
+{
+  using namespace advisory_tests;
+  std::vector<Advisory> records{record("MAL-2026-2144", {"1.82.7", "1.82.8"})};
+  const Advisories advisories(std::move(records));
+  auto verdict = decide_under(advisories, k_new);
+  EXPECT_EQ(verdict.state, State::blocked);
+  EXPECT_EQ(verdict.reason, "advisory MAL-2026-2144: malicious package (bad things)");
+  EXPECT_FALSE(verdict.live_only) << "malicious records withhold frozen files too";
+  EXPECT_EQ(decide_under(advisories, k_old).state, State::approved) << "1.82.6 is not named";
+  // A reviewer's approval of the bytes does not outrank it; a reviewer's block still does.
+  const auto approval = decision(DecisionAction::approve, "1.82.7", "", {k_new.sha256});
+  EXPECT_EQ(decide_under(advisories, k_new, {}, {approval}).state, State::blocked);
+  const auto block = decision(DecisionAction::block, "1.82.7");
+  EXPECT_EQ(decide_under(advisories, k_new, {}, {block}).reason.rfind("blocked by alice", 0), 0U);
+  // In a snapshot's frozen view too.
+  EXPECT_EQ(decide_under(advisories, k_new, {}, {}, true).state, State::blocked);
+}
+
+TEST(PolicyAdvisories, AReviewersUnblockOfTheBytesSetsAdvisoriesAside)
+{
+  using namespace advisory_tests;
+  std::vector<Advisory> records{record("MAL-2026-2144", {"1.82.6"})};
+  const Advisories advisories(std::move(records));
+  auto unblock = decision(DecisionAction::unblock, "", k_old.filename, {k_old.sha256});
+  auto verdict = decide_under(advisories, k_old, {}, {unblock});
+  EXPECT_EQ(verdict.state, State::approved);
+  EXPECT_EQ(verdict.reason.rfind("unblocked over advisories by alice", 0), 0U) << verdict.reason;
+  // Other bytes under the same name are not covered.
+  auto other = k_old;
+  other.sha256 = Sha256::of("other bytes");
+  EXPECT_EQ(decide_under(advisories, other, {}, {unblock}).state, State::blocked);
+}
+
+TEST(PolicyAdvisories, SeverityBlocksOnlyAtOrAboveTheThresholdAndOnlyLive)
+{
+  using namespace advisory_tests;
+  std::vector<Advisory> records{fixed_in("GHSA-high", "1.82.7", Severity::high),
+                                fixed_in("GHSA-low", "1.83", Severity::medium)};
+  const Advisories advisories(std::move(records));
+  EXPECT_EQ(decide_under(advisories, k_old).state, State::approved) << "block_severity defaults to none";
+  Options options;
+  options.block_severity = Severity::high;
+  auto verdict = decide_under(advisories, k_old, options);
+  EXPECT_EQ(verdict.state, State::blocked);
+  EXPECT_EQ(verdict.reason, "advisory GHSA-high: high (bad things)");
+  EXPECT_TRUE(verdict.live_only);
+  EXPECT_EQ(decide_under(advisories, k_old, options, {}, true).state, State::approved)
+    << "CI pinned frozen files knowingly";
+  options.block_severity = Severity::critical;
+  EXPECT_EQ(decide_under(advisories, k_old, options).state, State::approved);
+  options.block_severity = Severity::medium;
+  EXPECT_EQ(decide_under(advisories, k_old, options).reason, "advisory GHSA-high: high (bad things); also GHSA-low");
+}
+
+TEST(PolicyAdvisories, AHeldRecordBlocksOnlyWhatItBlockedBefore)
+{
+  using namespace advisory_tests;
+  std::vector<Advisory> records{record("MAL-2026-2144", {"1.82.6", "1.82.7"})};
+  const Advisories held(std::move(records),
+                        {{"MAL-2026-2144", {storage::FileKey{k_new.filename, k_new.sha256}}}});
+  EXPECT_EQ(decide_under(held, k_new).state, State::blocked);
+  EXPECT_EQ(decide_under(held, k_old).state, State::approved);
+}
+
+TEST_F(HeldChecks, AFixFromTheBaselinePublisherIsFastTrackedAfterTheMinimum)
+{
+  using namespace advisory_tests;
+  // 1.0 and 1.1 old and verified; 1.2 uploaded 30 h ago, named as the fix of 1.1's vulnerability.
+  files[2].upload_time = k_now - 30h;
+  std::vector<Advisory> records{fixed_in("GHSA-fix", "1.2", Severity::high)};
+  records[0].affected[0].ranges[0].events[0].second = "1.1";
+  const Advisories advisories(std::move(records));
+  std::map<storage::FileKey, storage::FileChecks> checks;
+  for (const auto& f : files) {
+    checks.emplace(storage::FileKey{f.filename, f.sha256}, verified_by("BerriAI/litellm"));
+  }
+  const ProjectHistory history(files, checks, k_now - std::chrono::days{20});
+  Options options;
+  options.fast_track_fixes = true;
+  const auto decide_fix = [&](const Options& o, const ProjectHistory& h) {
+    ProjectContext context{{}, {}, &h};
+    context.advisories = advisories.for_project("litellm");
+    return Policy(o).decide(files[2], context, k_now);
+  };
+  auto verdict = decide_fix(options, history);
+  EXPECT_EQ(verdict.state, State::approved) << verdict.reason;
+  EXPECT_NE(verdict.reason.find("fast-tracked: fixes GHSA-fix, which affects 1.1"), std::string::npos)
+    << verdict.reason;
+  EXPECT_EQ(decide_fix(Options{}, history).state, State::quarantined) << "off by default";
+  options.fast_track_min = std::chrono::hours{48};
+  verdict = decide_fix(options, history);
+  EXPECT_EQ(verdict.state, State::quarantined);
+  EXPECT_EQ(verdict.until, *files[2].upload_time + std::chrono::hours{48});
+  // From another publisher (a stolen token with its own workflow): the usual window.
+  options.fast_track_min = std::chrono::hours{24};
+  checks[storage::FileKey{files[2].filename, files[2].sha256}] = verified_by("attacker/litellm");
+  const ProjectHistory stolen(files, checks, k_now - std::chrono::days{20});
+  EXPECT_NE(decide_fix(options, stolen).state, State::approved);
+}
+
 } // namespace
 } // namespace airlock::policy

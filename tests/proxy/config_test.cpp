@@ -391,6 +391,43 @@ TEST(Config, ProvenanceAndAuthBadValues)
             "airlock.toml:2: auth.index_requires_token: expected a boolean, got integer");
 }
 
+// --- [advisories] -----------------------------------------------------------------------
+
+TEST(Config, AdvisoriesDefaultsAndHappyPath)
+{
+  const Config defaults = parse("");
+  EXPECT_TRUE(defaults.advisories.path.empty());
+  EXPECT_EQ(defaults.advisories.refresh, std::chrono::minutes{10});
+  EXPECT_EQ(defaults.advisories.max_age, std::chrono::days{2});
+  EXPECT_EQ(defaults.advisories.max_new_blocks, 20U);
+  EXPECT_EQ(defaults.policy.block_severity, airlock::policy::Severity::none);
+  EXPECT_FALSE(defaults.policy.fast_track_fixes);
+  EXPECT_EQ(defaults.policy.fast_track_min, std::chrono::hours{24});
+
+  const Config config = parse("[advisories]\npath = \"/var/lib/airlock-feeds/osv\"\nrefresh = \"1m\"\n"
+                              "max_age = \"1d\"\nmax_new_blocks = 5\nblock_severity = \"high\"\n"
+                              "fast_track_fixes = true\nfast_track_min = \"12h\"\n");
+  EXPECT_EQ(config.advisories.path, "/var/lib/airlock-feeds/osv");
+  EXPECT_EQ(config.advisories.refresh, std::chrono::minutes{1});
+  EXPECT_EQ(config.advisories.max_age, std::chrono::days{1});
+  EXPECT_EQ(config.advisories.max_new_blocks, 5U);
+  EXPECT_EQ(config.policy.block_severity, airlock::policy::Severity::high);
+  EXPECT_TRUE(config.policy.fast_track_fixes);
+  EXPECT_EQ(config.policy.fast_track_min, std::chrono::hours{12});
+}
+
+TEST(Config, AdvisoriesBadValues)
+{
+  EXPECT_EQ(problems_of("[advisories]\nblock_severity = \"low\"\n"),
+            "airlock.toml:2: advisories.block_severity: must be \"critical\", \"high\", \"medium\" or \"none\", "
+            "got \"low\"");
+  EXPECT_EQ(problems_of("[advisories]\nmax_new_blocks = -1\n"),
+            "airlock.toml:2: advisories.max_new_blocks: must be from 0 to 1000000, got -1");
+  EXPECT_EQ(problems_of("[advisories]\npath = \"\"\n"), "airlock.toml:2: advisories.path: must not be empty");
+  EXPECT_NE(problems_of("[advisories]\nrefresh = \"0s\"\n").find("advisories.refresh"), std::string::npos);
+  EXPECT_NE(problems_of("[advisories]\nwindow = \"1d\"\n").find("unknown key"), std::string::npos);
+}
+
 // --- wrong types ------------------------------------------------------------------------
 
 TEST(Config, WrongTypeOfEveryKey)
