@@ -15,6 +15,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <deque>
 #include <array>
 #include <cmath>
 #include <map>
@@ -537,12 +538,10 @@ read_affected(const json::value& value, std::size_t index, std::vector<AffectedP
   return {};
 }
 
-// One range, evaluated as the OSV schema's pseudocode does: events in version order ("0"
-// first; equal versions keep the record's order), an introduced at or below the version
-// opens, a fixed at or below it closes, a last_affected below it closes; limits, when there
-// are any, bound the range from above.
-bool
-range_admits(const VersionRange& range, const Version& version)
+// One range with its versions parsed and its events in version order ("0" first; equal
+// versions keep the record's order). `valid` is false for a range that cannot be ordered
+// (parse_osv_record refuses those; one built by hand admits nothing).
+struct CompiledRange
 {
   struct Bound
   {
@@ -550,42 +549,63 @@ range_admits(const VersionRange& range, const Version& version)
     std::optional<Version> at; // nullopt: introduced "0", before every version
   };
   std::vector<Bound> bounds;
-  bounds.reserve(range.events.size());
+  std::vector<Version> limits;
   bool limited = false;
-  bool below_a_limit = false;
+  bool no_limit = false; // a limit "*"
+  bool valid = true;
+};
+
+CompiledRange
+compile_range(const VersionRange& range)
+{
+  CompiledRange out;
+  out.bounds.reserve(range.events.size());
   for (const auto& [event, text] : range.events) {
     if (event == VersionRange::Event::introduced && text == k_version_zero) {
-      bounds.push_back({event, std::nullopt});
+      out.bounds.push_back({event, std::nullopt});
       continue;
     }
     if (event == VersionRange::Event::limit && text == k_no_limit) {
-      limited = true;
-      below_a_limit = true;
+      out.limited = true;
+      out.no_limit = true;
       continue;
     }
     auto at = Version::parse(text);
     if (!at) {
-      // parse_osv_record refuses such a range; one built by hand cannot be ordered.
-      return false;
+      out.valid = false;
+      return out;
     }
     if (event == VersionRange::Event::limit) {
-      limited = true;
-      below_a_limit = below_a_limit || version < *at;
+      out.limited = true;
+      out.limits.push_back(std::move(*at));
       continue;
     }
-    bounds.push_back({event, std::move(at)});
+    out.bounds.push_back({event, std::move(at)});
   }
-  if (limited && !below_a_limit) {
-    return false;
-  }
-  std::stable_sort(bounds.begin(), bounds.end(), [](const Bound& a, const Bound& b) {
+  std::stable_sort(out.bounds.begin(), out.bounds.end(), [](const CompiledRange::Bound& a, const CompiledRange::Bound& b) {
     if (!b.at) {
       return false;
     }
     return !a.at || *a.at < *b.at;
   });
+  return out;
+}
+
+// The OSV schema's evaluation: an introduced at or below the version opens, a fixed at or
+// below it closes, a last_affected below it closes; limits, when there are any, bound the
+// range from above.
+bool
+range_admits(const CompiledRange& range, const Version& version)
+{
+  if (!range.valid) {
+    return false;
+  }
+  if (range.limited && !range.no_limit
+      && std::none_of(range.limits.begin(), range.limits.end(), [&](const Version& limit) { return version < limit; })) {
+    return false;
+  }
   bool affected = false;
-  for (const Bound& bound : bounds) {
+  for (const auto& bound : range.bounds) {
     switch (bound.event) {
     case VersionRange::Event::introduced:
       affected = affected || !bound.at || version >= *bound.at;
@@ -772,29 +792,46 @@ severity_of_score(double score)
   return Severity::critical;
 }
 
+// What one AffectedProject names, with every version parsed once.
+struct CompiledAffected
+{
+  explicit CompiledAffected(const AffectedProject& affected) : every(affected.every_version), raw(affected.versions)
+  {
+    std::sort(raw.begin(), raw.end());
+    for (const auto& text : affected.versions) {
+      if (auto parsed = Version::parse(text)) {
+        versions.push_back(std::move(*parsed));
+      }
+    }
+    std::sort(versions.begin(), versions.end());
+    for (const auto& range : affected.ranges) {
+      ranges.push_back(compile_range(range));
+    }
+  }
+
+  bool matches(const std::optional<Version>& parsed, std::string_view text) const
+  {
+    // The whole project: every file, whatever its version says or fails to say.
+    if (every || std::binary_search(raw.begin(), raw.end(), text)) {
+      return true;
+    }
+    if (!parsed) {
+      return false;
+    }
+    return std::binary_search(versions.begin(), versions.end(), *parsed)
+           || std::any_of(ranges.begin(), ranges.end(), [&](const CompiledRange& r) { return range_admits(r, *parsed); });
+  }
+
+  bool every;
+  std::vector<std::string> raw;  // as written, sorted
+  std::vector<Version> versions; // those that parse, sorted
+  std::vector<CompiledRange> ranges;
+};
+
 bool
 AffectedProject::matches(std::string_view version) const
 {
-  // The whole project: every file, whatever its version says or fails to say.
-  if (every_version) {
-    return true;
-  }
-  const auto parsed = Version::parse(version);
-  for (const std::string& listed : versions) {
-    if (listed == version) {
-      return true;
-    }
-    if (parsed) {
-      const auto other = Version::parse(listed);
-      if (other && *other == *parsed) {
-        return true;
-      }
-    }
-  }
-  if (!parsed) {
-    return false;
-  }
-  return std::any_of(ranges.begin(), ranges.end(), [&](const VersionRange& range) { return range_admits(range, *parsed); });
+  return CompiledAffected(*this).matches(Version::parse(version), version);
 }
 
 Expected<Advisory>
@@ -941,7 +978,14 @@ struct Advisories::Impl
   std::map<std::string, std::vector<storage::FileKey>, std::less<>> held;
   std::map<std::string, std::vector<Match>, std::less<>> by_project;
   std::map<std::string, const Advisory*, std::less<>> by_name; // ids, then aliases no id takes
+  std::deque<CompiledAffected> compiled; // Match::compiled points here; a deque never moves them
 };
+
+bool
+Advisories::Match::matches(const std::optional<Version>& parsed, std::string_view version) const
+{
+  return compiled != nullptr ? compiled->matches(parsed, version) : affected->matches(version);
+}
 
 Advisories::Advisories(std::vector<Advisory> records,
                        std::vector<std::pair<std::string, std::vector<storage::FileKey>>> held)
@@ -977,7 +1021,8 @@ Advisories::Advisories(std::vector<Advisory> records,
     const auto limited = m_impl->held.find(record.id);
     const auto* only = limited == m_impl->held.end() ? nullptr : &limited->second;
     for (const AffectedProject& affected : record.affected) {
-      m_impl->by_project[affected.project].push_back(Match{&record, &affected, only});
+      const auto& compiled = m_impl->compiled.emplace_back(affected);
+      m_impl->by_project[affected.project].push_back(Match{&record, &affected, only, &compiled});
     }
   }
   for (const Advisory& record : m_impl->records) {

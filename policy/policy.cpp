@@ -160,11 +160,15 @@ std::vector<const Advisory*>
 blocking_advisories(const storage::FileRecord& file, const ProjectContext& project, Severity block_severity)
 {
   std::vector<const Advisory*> out;
+  if (project.advisories.empty()) {
+    return out;
+  }
+  const auto version = Version::parse(file.version);
   for (const auto& match : project.advisories) {
     const Advisory& advisory = *match.advisory;
     const bool blocks = advisory.malicious
                         || (!project.frozen && block_severity != Severity::none && advisory.severity >= block_severity);
-    if (!blocks || !match.affected->matches(file.version)) {
+    if (!blocks || !match.matches(version, file.version)) {
       continue;
     }
     if (match.only != nullptr
@@ -686,7 +690,7 @@ Policy::fast_track(const storage::FileRecord& file, const ProjectContext& projec
     return {};
   }
   for (const auto& match : project.advisories) {
-    if (match.advisory->malicious || !match.affected->matches(preceding->version)) {
+    if (match.advisory->malicious || !match.matches(Version::parse(preceding->version), preceding->version)) {
       continue;
     }
     for (const auto& fixed : match.affected->fixed) {

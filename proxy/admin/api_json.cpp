@@ -180,14 +180,15 @@ json::array
 file_advisories_json(const storage::FileRecord& file, std::span<const policy::Advisories::Match> advisories)
 {
   json::array out;
+  const auto version = policy::Version::parse(file.version);
   for (const auto& match : advisories) {
-    if (!match.affected->matches(file.version)) {
+    if (!match.matches(version, file.version)) {
       continue;
     }
     auto object = advisory_json(*match.advisory);
     json::array fixed;
-    for (const auto& version : match.affected->fixed) {
-      fixed.push_back(json::value(version));
+    for (const auto& fix : match.affected->fixed) {
+      fixed.push_back(json::value(fix));
     }
     object["fixed"] = std::move(fixed);
     object["every_version"] = match.affected->every_version;

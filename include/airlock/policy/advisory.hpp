@@ -100,6 +100,8 @@ struct ZipRecords
 };
 Expected<ZipRecords> read_zip_records(std::string_view zip);
 
+struct CompiledAffected; // an AffectedProject with its versions parsed (advisory.cpp)
+
 // A set of records in force: one per id (the later `modified` wins; a withdrawn record wins
 // over the record it withdraws only when it is the later one), indexed per project.
 // Immutable; safe to share between threads.
@@ -114,6 +116,11 @@ public:
     // Files the record may block in this project; nullptr = any file it matches. A record
     // held by the kill-switch guard blocks only what it blocked before the refresh.
     const std::vector<storage::FileKey>* only = nullptr;
+    const CompiledAffected* compiled = nullptr;
+
+    // affected->matches(version), with the record's versions parsed once; `parsed` is
+    // Version::parse(version), so deciding a file parses its version once for all records.
+    bool matches(const std::optional<Version>& parsed, std::string_view version) const;
   };
 
   Advisories(); // empty
