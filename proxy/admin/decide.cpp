@@ -3,6 +3,7 @@
 #include "admin/admin_api.hpp"
 
 #include "admin/api_json.hpp"
+#include "advisories/feed.hpp"
 #include "http/writer.hpp"
 #include "pages/facts.hpp"
 #include "pages/project_index.hpp"
@@ -249,9 +250,19 @@ AdminApi::decide(Exchange& exchange, std::string_view action, const std::string&
       withheld.push_back(decided->listing.files[i].filename);
     }
   }
+  // An unblock over advisories also ends their rows for these bytes: the feed records them only
+  // when it refreshes, which a decision does not cause, and list, show and the metrics read them.
+  std::vector<storage::FileKey> set_aside;
+  if (over_advisories) {
+    for (const auto i : affected) {
+      set_aside.push_back(storage::FileKey{decided->listing.files[i].filename, decided->listing.files[i].sha256});
+    }
+  }
   const auto appended = co_await m_writer.run([&] {
-    return action == "unblock" && removes_block ? m_store.remove_decision(project, version, *filename, entry)
-                                                : m_store.put_decision(decision, entry, withheld);
+    auto stored = action == "unblock" && removes_block ? m_store.remove_decision(project, version, *filename, entry)
+                                                       : m_store.put_decision(decision, entry, withheld);
+    m_advisories.set_aside(project, set_aside);
+    return stored;
   });
   m_index.invalidate(project);
   m_snapshots.invalidate();

@@ -481,6 +481,24 @@ AdvisoryFeed::import(std::string_view bytes, bool accept_large)
   return result;
 }
 
+void
+AdvisoryFeed::set_aside(std::string_view project, const std::vector<storage::FileKey>& files)
+{
+  std::vector<storage::AdvisoryBlock> lifted;
+  for (auto& row : m_store.advisory_blocks()) {
+    if (row.project == project
+        && std::find(files.begin(), files.end(), storage::FileKey{row.filename, row.sha256}) != files.end()) {
+      lifted.push_back(std::move(row));
+    }
+  }
+  if (lifted.empty()) {
+    return;
+  }
+  m_store.apply_advisory_blocks({}, lifted, {});
+  std::lock_guard lock(m_mutex);
+  m_state.blocked_files -= std::min(m_state.blocked_files, lifted.size());
+}
+
 FeedState
 AdvisoryFeed::state() const
 {

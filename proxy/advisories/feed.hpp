@@ -85,6 +85,11 @@ public:
   // then refreshes. Errors (one line) on content that is not a valid record or zip.
   Expected<RefreshResult> import(std::string_view bytes, bool accept_large);
 
+  // Forgets the advisory blocks of these files of `project`, which a reviewer unblocked over
+  // advisories (that decision is audited as itself), so list, show and the metrics stop
+  // counting them before the next refresh. Blocking: run it on the writer thread.
+  void set_aside(std::string_view project, const std::vector<storage::FileKey>& files);
+
   FeedState state() const;
   // Prometheus text: records, skipped, files blocked, feed age, guard trips.
   std::string metrics_text(Time now) const;

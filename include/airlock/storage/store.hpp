@@ -99,7 +99,8 @@ public:
   // at most `limit` of the newest that match.
   std::vector<AuditEntry> audit(std::string_view project, std::optional<Time> since, std::size_t limit) const;
 
-  // The files advisories blocked when the feed was last applied.
+  // The files advisories blocked when the feed was last applied, less those a reviewer has
+  // unblocked since.
   std::vector<AdvisoryBlock> advisory_blocks() const;
   // Records a refresh of the advisories in one transaction: the blocks `added` and `lifted`,
   // with their audit entries.
