@@ -277,6 +277,10 @@ class AdvisoryFeedTest(ReviewTestCase):
         self.assertEqual(self.json_page("/snapshots/before/simple/litellm/"),
                          [self.l6.filename, self.l7.filename],
                          "the unblock reaches the snapshot too")
+        shown = self.cli_json("advisories", "show", MAL, token=self.reader_token)
+        self.assertEqual([b.get("filename") for b in shown.get("blocked_files", [])],
+                         [self.l8.filename], shown)
+        self.assertEqual(metric(self.metrics(), "airlock_advisories_blocked_files"), 1)
 
     # ---- 4. the record is withdrawn ----------------------------------------------------
 
