@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <functional>
 #include <array>
 #include <cmath>
 #include <map>
@@ -792,39 +793,62 @@ severity_of_score(double score)
   return Severity::critical;
 }
 
-// What one AffectedProject names, with every version parsed once.
+// What one AffectedProject names, with every version parsed once. Listed versions are kept
+// as canonical strings, not Version objects: a PYSEC record lists hundreds, and a feed holds
+// tens of thousands of records.
 struct CompiledAffected
 {
-  explicit CompiledAffected(const AffectedProject& affected) : every(affected.every_version), raw(affected.versions)
+  explicit CompiledAffected(const AffectedProject& affected) : every(affected.every_version)
   {
-    std::sort(raw.begin(), raw.end());
+    // Views into `affected` (which the set keeps) where the text is canonical already, as
+    // listed versions almost always are; owned copies for the few that are not.
     for (const auto& text : affected.versions) {
-      if (auto parsed = Version::parse(text)) {
-        versions.push_back(std::move(*parsed));
+      if (const auto parsed = Version::parse(text)) {
+        if (auto form = parsed->canonical(); form == text) {
+          canonical.push_back(text);
+        } else {
+          owned.push_back(std::move(form));
+        }
+      } else {
+        unparsed.push_back(text);
       }
     }
-    std::sort(versions.begin(), versions.end());
+    // Views into `owned` only once it has stopped growing.
+    for (const auto& form : owned) {
+      canonical.push_back(form);
+    }
+    std::sort(canonical.begin(), canonical.end());
+    std::sort(unparsed.begin(), unparsed.end());
+    canonical.shrink_to_fit();
+    unparsed.shrink_to_fit();
     for (const auto& range : affected.ranges) {
       ranges.push_back(compile_range(range));
     }
   }
 
+  // It holds views into itself and into `affected`: it stays where it was made.
+  CompiledAffected(const CompiledAffected&) = delete;
+  CompiledAffected& operator=(const CompiledAffected&) = delete;
+
   bool matches(const std::optional<Version>& parsed, std::string_view text) const
   {
     // The whole project: every file, whatever its version says or fails to say.
-    if (every || std::binary_search(raw.begin(), raw.end(), text)) {
+    if (every) {
       return true;
     }
     if (!parsed) {
-      return false;
+      return std::binary_search(unparsed.begin(), unparsed.end(), text);
     }
-    return std::binary_search(versions.begin(), versions.end(), *parsed)
+    // Equal versions have equal canonical forms ("1.0" and "1.0.0").
+    const std::string form = parsed->canonical();
+    return std::binary_search(canonical.begin(), canonical.end(), std::string_view(form))
            || std::any_of(ranges.begin(), ranges.end(), [&](const CompiledRange& r) { return range_admits(r, *parsed); });
   }
 
   bool every;
-  std::vector<std::string> raw;  // as written, sorted
-  std::vector<Version> versions; // those that parse, sorted
+  std::vector<std::string> owned;          // canonical forms that differ from the text listed
+  std::vector<std::string_view> canonical; // listed versions that parse, canonical, sorted
+  std::vector<std::string_view> unparsed;  // the others, as written, sorted
   std::vector<CompiledRange> ranges;
 };
 
@@ -919,8 +943,8 @@ parse_osv_record(std::string_view text)
   return out;
 }
 
-Expected<ZipRecords>
-read_zip_records(std::string_view zip)
+Expected<std::vector<std::string>>
+for_each_zip_record(std::string_view zip, const std::function<void(std::string_view, std::string_view)>& fn)
 {
   const std::uint64_t size = zip.size();
   const auto where = locate_central_directory(slice(zip, size - tail_read_size(size), size), size, k_zip_max_entries);
@@ -932,7 +956,7 @@ read_zip_records(std::string_view zip)
     return make_unexpected(entries.error());
   }
 
-  ZipRecords out;
+  std::vector<std::string> skipped;
   // The sizes were checked against the directory's: extract_entry refuses an entry that
   // inflates to anything else, so their sum bounds what is read before any of it is.
   std::uint64_t total = 0;
@@ -942,8 +966,8 @@ read_zip_records(std::string_view zip)
       continue;
     }
     if (entry.uncompressed_size > k_zip_max_record_size) {
-      out.skipped.push_back(fmt::format("{}: {} bytes, over the {}-byte limit of a record", entry.name,
-                                        entry.uncompressed_size, k_zip_max_record_size));
+      skipped.push_back(fmt::format("{}: {} bytes, over the {}-byte limit of a record", entry.name,
+                                    entry.uncompressed_size, k_zip_max_record_size));
       continue;
     }
     total += entry.uncompressed_size;
@@ -952,10 +976,9 @@ read_zip_records(std::string_view zip)
     }
     wanted.push_back(&entry);
   }
-  out.records.reserve(wanted.size());
   for (const ZipEntry* entry : wanted) {
-    auto text = extract_entry(*entry, slice(zip, entry->local_header_offset, local_read_size(*entry)),
-                              k_zip_max_record_size);
+    const auto text = extract_entry(*entry, slice(zip, entry->local_header_offset, local_read_size(*entry)),
+                                    k_zip_max_record_size);
     if (!text) {
       // Its messages name the entry already; the list says the name once.
       const std::string prefix = zip::entry_error(entry->name, "");
@@ -963,11 +986,25 @@ read_zip_records(std::string_view zip)
       if (why.starts_with(prefix)) {
         why.remove_prefix(prefix.size());
       }
-      out.skipped.push_back(fmt::format("{}: {}", entry->name, why));
+      skipped.push_back(fmt::format("{}: {}", entry->name, why));
       continue;
     }
-    out.records.emplace_back(entry->name, std::move(*text));
+    fn(entry->name, *text);
   }
+  return skipped;
+}
+
+Expected<ZipRecords>
+read_zip_records(std::string_view zip)
+{
+  ZipRecords out;
+  auto skipped = for_each_zip_record(zip, [&](std::string_view name, std::string_view text) {
+    out.records.emplace_back(std::string(name), std::string(text));
+  });
+  if (!skipped) {
+    return make_unexpected(skipped.error());
+  }
+  out.skipped = std::move(*skipped);
   return out;
 }
 

@@ -16,6 +16,7 @@
 #include <set>
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -157,16 +158,15 @@ load_feed(const std::vector<fs::path>& dirs)
       add_record(feed, path.string(), *bytes);
       continue;
     }
-    auto entries = policy::read_zip_records(*bytes);
-    if (!entries) {
-      feed.problems.push_back(fmt::format("{}: {}", path.string(), entries.error()));
+    const auto skipped = policy::for_each_zip_record(*bytes, [&](std::string_view name, std::string_view text) {
+      add_record(feed, fmt::format("{}!{}", path.string(), name), text);
+    });
+    if (!skipped) {
+      feed.problems.push_back(fmt::format("{}: {}", path.string(), skipped.error()));
       continue;
     }
-    for (const auto& skipped : entries->skipped) {
-      feed.problems.push_back(fmt::format("{}: {}", path.string(), skipped));
-    }
-    for (const auto& [name, text] : entries->records) {
-      add_record(feed, fmt::format("{}!{}", path.string(), name), text);
+    for (const auto& entry : *skipped) {
+      feed.problems.push_back(fmt::format("{}: {}", path.string(), entry));
     }
   }
   return feed;
@@ -210,6 +210,8 @@ AdvisoryFeed::watch()
       if (now != m_fingerprint) {
         m_fingerprint = std::move(now);
         (void)refresh(false);
+      } else {
+        reconcile();
       }
     });
     timer.expires_after(m_refresh);
@@ -231,7 +233,6 @@ AdvisoryFeed::fingerprint() const
 RefreshResult
 AdvisoryFeed::refresh(bool accept_large)
 {
-  const Time now = m_clock.now();
   LoadedFeed loaded = load_feed(m_dirs);
   loaded.missing = loaded.missing && m_configured;
   RefreshResult result;
@@ -255,6 +256,26 @@ AdvisoryFeed::refresh(bool accept_large)
     AIRLOCK_LOG(warn, "{}", result.message);
     return result;
   }
+  auto candidate = std::make_shared<const policy::Advisories>(std::move(loaded.records));
+  result = apply(std::move(candidate), accept_large ? Guard::off : Guard::on, &loaded);
+  // Parsing a feed allocates and frees hundreds of megabytes of JSON: give them back.
+  ::malloc_trim(0);
+  return result;
+}
+
+void
+AdvisoryFeed::reconcile()
+{
+  (void)apply(m_policy.advisories(), Guard::off, nullptr);
+}
+
+RefreshResult
+AdvisoryFeed::apply(std::shared_ptr<const policy::Advisories> candidate, Guard guard, LoadedFeed* loaded)
+{
+  const Time now = m_clock.now();
+  const auto old = m_policy.advisories();
+  RefreshResult result;
+  result.skipped = loaded != nullptr ? loaded->problems.size() : 0;
 
   // What blocks each known file under a set of records: rows of (advisory, file).
   const auto names = m_store.project_names();
@@ -293,8 +314,6 @@ AdvisoryFeed::refresh(bool accept_large)
     blocked_before.insert(storage::FileKey{row.filename, row.sha256});
   }
 
-  std::vector<policy::Advisory> records = loaded.records;
-  auto candidate = std::make_shared<const policy::Advisories>(std::move(loaded.records));
   std::set<storage::AdvisoryBlock> after;
   std::set<std::string> touched;
   blocks_under(*candidate, after, &touched);
@@ -308,7 +327,7 @@ AdvisoryFeed::refresh(bool accept_large)
       held.try_emplace(row.advisory);
     }
   }
-  const bool guarded = newly_blocked.size() > m_max_new_blocks && !accept_large;
+  const bool guarded = guard == Guard::on && newly_blocked.size() > m_max_new_blocks;
   if (guarded) {
     // Held records block only what they blocked before, until an admin accepts them.
     for (const auto& row : before) {
@@ -321,6 +340,7 @@ AdvisoryFeed::refresh(bool accept_large)
       std::sort(files.begin(), files.end());
       held_list.emplace_back(id, std::move(files));
     }
+    std::vector<policy::Advisory> records(candidate->records().begin(), candidate->records().end());
     candidate = std::make_shared<const policy::Advisories>(std::move(records), std::move(held_list));
     after.clear();
     blocks_under(*candidate, after, nullptr);
@@ -404,7 +424,14 @@ AdvisoryFeed::refresh(bool accept_large)
   result.records = candidate->records().size();
   result.blocked = added.size();
   result.lifted = lifted.size();
-  if (guarded) {
+  if (loaded == nullptr) {
+    // Files first seen since the last refresh, under the records in force.
+    if (!added.empty() || !lifted.empty()) {
+      result.message = fmt::format("advisories: {} files newly blocked, {} lifted, under the records in force",
+                                   added.size(), lifted.size());
+      AIRLOCK_LOG(info, "{}", result.message);
+    }
+  } else if (guarded) {
     result.message = fmt::format(
       "advisories: not applied: the feed would newly block files of {} projects ({}{}), over max_new_blocks = {}; "
       "accept with: airlock advisories import --accept-large",
@@ -412,17 +439,23 @@ AdvisoryFeed::refresh(bool accept_large)
     AIRLOCK_LOG(warn, "{}", result.message);
   } else {
     result.message = fmt::format("advisories: {} records in force from {} files; {} files newly blocked, {} lifted{}",
-                                 result.records, loaded.files, added.size(), lifted.size(),
-                                 loaded.problems.empty() ? "" : fmt::format("; {} skipped", loaded.problems.size()));
+                                 result.records, loaded->files, added.size(), lifted.size(),
+                                 loaded->problems.empty() ? "" : fmt::format("; {} skipped", loaded->problems.size()));
     AIRLOCK_LOG(info, "{}", result.message);
+  }
+  if (loaded == nullptr) {
+    // A reconcile records what the verdicts already say: no page or snapshot changes.
+    std::lock_guard lock(m_mutex);
+    m_state.blocked_files = after.size();
+    return result;
   }
   {
     std::lock_guard lock(m_mutex);
-    m_state.records = result.records;
-    m_state.skipped = loaded.problems.size();
-    loaded.problems.resize(std::min(loaded.problems.size(), k_max_problems_kept));
-    m_state.problems = std::move(loaded.problems);
     m_state.blocked_files = after.size();
+    m_state.records = result.records;
+    m_state.skipped = loaded->problems.size();
+    loaded->problems.resize(std::min(loaded->problems.size(), k_max_problems_kept));
+    m_state.problems = std::move(loaded->problems);
     m_state.newest_modified = candidate->newest_modified(now);
     m_state.loaded_at = now;
     m_state.held_ids.clear();

@@ -98,6 +98,13 @@ public:
   Seconds max_age() const { return m_max_age; }
 
 private:
+  enum class Guard { on, off };
+  // Puts `candidate` in force: records what it blocks and lifts among the files Airlock knows
+  // (audited), or, when the guard is on and it would newly block too many projects, holds the
+  // records that would. `loaded`: the load it came from; nullptr for a reconcile.
+  RefreshResult apply(std::shared_ptr<const policy::Advisories> candidate, Guard guard, LoadedFeed* loaded);
+  // Brings what the records in force block up to date with files first seen since.
+  void reconcile();
   Awaitable<void> watch();
   // What the directories hold now (names, sizes, mtimes), to notice a change cheaply.
   std::string fingerprint() const;

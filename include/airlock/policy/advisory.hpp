@@ -9,6 +9,7 @@
 #include <airlock/util/time.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -99,6 +100,10 @@ struct ZipRecords
   std::vector<std::string> skipped;
 };
 Expected<ZipRecords> read_zip_records(std::string_view zip);
+// The same, one record at a time: fn(entry name, text) for each, so a whole feed is never in
+// memory at once. Returns what was skipped.
+Expected<std::vector<std::string>>
+for_each_zip_record(std::string_view zip, const std::function<void(std::string_view, std::string_view)>& fn);
 
 struct CompiledAffected; // an AffectedProject with its versions parsed (advisory.cpp)
 
