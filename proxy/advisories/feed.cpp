@@ -146,7 +146,8 @@ LoadedFeed
 load_feed(const std::vector<fs::path>& dirs)
 {
   LoadedFeed feed;
-  for (const auto& [path, st] : list_record_files(dirs, &feed.missing)) {
+  for (const auto& listed : list_record_files(dirs, &feed.missing)) {
+    const fs::path& path = listed.first; // named, not bound: clang 14 cannot capture bindings
     ++feed.files;
     const bool zip = path.extension() == ".zip";
     auto bytes = read_file(path, zip ? k_max_zip_file : k_max_json_file);
@@ -258,6 +259,7 @@ AdvisoryFeed::refresh(bool accept_large)
   }
   auto candidate = std::make_shared<const policy::Advisories>(std::move(loaded.records));
   result = apply(std::move(candidate), accept_large ? Guard::off : Guard::on, &loaded);
+  audit_fast_tracks();
   // Parsing a feed allocates and frees hundreds of megabytes of JSON: give them back.
   ::malloc_trim(0);
   return result;
@@ -267,6 +269,77 @@ void
 AdvisoryFeed::reconcile()
 {
   (void)apply(m_policy.advisories(), Guard::off, nullptr);
+  audit_fast_tracks();
+}
+
+void
+AdvisoryFeed::audit_fast_tracks()
+{
+  if (!m_policy.options().fast_track_fixes) {
+    return;
+  }
+  const Time now = m_clock.now();
+  const auto advisories = m_policy.advisories();
+  std::vector<storage::AuditEntry> entries;
+  for (const auto& name : m_store.project_names()) {
+    const auto matches = advisories->for_project(name);
+    if (matches.empty()) {
+      continue;
+    }
+    auto listing = m_store.listing(name);
+    if (!listing) {
+      continue;
+    }
+    // Only projects with a release inside its window that some record names as a fix.
+    const auto is_fix = [&](const storage::FileRecord& file) {
+      const auto version = policy::Version::parse(file.version);
+      return version && std::any_of(matches.begin(), matches.end(), [&](const auto& match) {
+               return std::any_of(match.affected->fixed.begin(), match.affected->fixed.end(), [&](const auto& fixed) {
+                 const auto parsed = policy::Version::parse(fixed);
+                 return parsed && *parsed == *version;
+               });
+             });
+    };
+    const bool candidate = std::any_of(listing->files.begin(), listing->files.end(), [&](const auto& file) {
+      return now < policy::age_origin(file) + m_policy.options().quarantine && is_fix(file);
+    });
+    if (!candidate) {
+      continue;
+    }
+    const auto decisions = m_store.decisions(name);
+    const policy::ProjectHistory history(listing->files, m_store.checks(name), listing->project.first_seen);
+    const policy::ProjectContext context{decisions, listing->project.status, &history, matches};
+    const auto verdicts = m_policy.decide_all(listing->files, context, now);
+    const auto audited = m_store.audit(name, std::nullopt, 1000);
+    for (std::size_t i = 0; i < verdicts.size(); ++i) {
+      const auto& file = listing->files[i];
+      if (verdicts[i].state != policy::State::approved || !verdicts[i].reason.starts_with("fast-tracked:")) {
+        continue;
+      }
+      const bool done = std::any_of(audited.begin(), audited.end(), [&](const storage::AuditEntry& e) {
+        return e.action == "advisory-fast-track" && e.filename == file.filename && e.sha256s == std::vector{file.sha256};
+      });
+      if (done) {
+        continue;
+      }
+      storage::AuditEntry entry;
+      entry.time = now;
+      entry.actor = "airlock";
+      entry.action = "advisory-fast-track";
+      entry.project = name;
+      entry.version = file.version;
+      entry.filename = file.filename;
+      entry.reason = verdicts[i].reason;
+      entry.before = "quarantined";
+      entry.after = "approved";
+      entry.sha256s = {file.sha256};
+      AIRLOCK_LOG(info, "advisories: {} {}", file.filename, verdicts[i].reason);
+      entries.push_back(std::move(entry));
+    }
+  }
+  if (!entries.empty()) {
+    m_store.apply_advisory_blocks({}, {}, std::move(entries));
+  }
 }
 
 RefreshResult

@@ -105,6 +105,8 @@ private:
   RefreshResult apply(std::shared_ptr<const policy::Advisories> candidate, Guard guard, LoadedFeed* loaded);
   // Brings what the records in force block up to date with files first seen since.
   void reconcile();
+  // Audits, once per file, each release the fast track approved (advisory-fast-track).
+  void audit_fast_tracks();
   Awaitable<void> watch();
   // What the directories hold now (names, sizes, mtimes), to notice a change cheaply.
   std::string fingerprint() const;
