@@ -104,6 +104,14 @@ Metrics::render(std::string_view extra) const
   out += "# TYPE airlock_upstream_errors_total counter\n";
   out += fmt::format("airlock_upstream_errors_total{{kind=\"page\"}} {}\n", m_upstream_page_errors.load());
   out += fmt::format("airlock_upstream_errors_total{{kind=\"file\"}} {}\n", m_upstream_file_errors.load());
+  counter("airlock_upstream_timeouts_total", "Upstream page requests that got no answer within [upstream] timeout.",
+          m_upstream_timeouts.load());
+  const auto failing = m_upstream_failing.load();
+  out += fmt::format("# HELP airlock_upstream_up Whether upstream answered the last page request (1) or not (0).\n"
+                     "# TYPE airlock_upstream_up gauge\nairlock_upstream_up {}\n"
+                     "# HELP airlock_upstream_consecutive_failures Page requests upstream failed in a row.\n"
+                     "# TYPE airlock_upstream_consecutive_failures gauge\nairlock_upstream_consecutive_failures {}\n",
+                     failing == 0 ? 1 : 0, failing);
   counter("airlock_stale_listings_served_total",
           "Project pages served from the last good listing because upstream failed.", m_stale_listings.load());
   counter("airlock_connections_rejected_total", "Connections closed at once because [server] max_connections were open.",

@@ -38,6 +38,18 @@ public:
     (page ? m_upstream_page_errors : m_upstream_file_errors).fetch_add(1, std::memory_order_relaxed);
   }
   void count_stale_listing_served() { m_stale_listings.fetch_add(1, std::memory_order_relaxed); }
+  // What upstream's last page request did: answered (any HTTP status), failed, or timed out.
+  void note_upstream_page(bool answered, bool timed_out)
+  {
+    if (answered) {
+      m_upstream_failing.store(0, std::memory_order_relaxed);
+      return;
+    }
+    m_upstream_failing.fetch_add(1, std::memory_order_relaxed);
+    if (timed_out) {
+      m_upstream_timeouts.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
   void count_rejected_connection() { m_rejected_connections.fetch_add(1, std::memory_order_relaxed); }
   // result: "verified", "absent" or "invalid".
   void count_provenance(std::string_view result)
@@ -74,6 +86,8 @@ private:
   std::atomic<std::uint64_t> m_upstream_page_errors{0};
   std::atomic<std::uint64_t> m_upstream_file_errors{0};
   std::atomic<std::uint64_t> m_stale_listings{0};
+  std::atomic<std::uint64_t> m_upstream_failing{0}; // page requests failed in a row
+  std::atomic<std::uint64_t> m_upstream_timeouts{0};
   std::atomic<std::uint64_t> m_rejected_connections{0};
   std::atomic<std::uint64_t> m_provenance_verified{0};
   std::atomic<std::uint64_t> m_provenance_absent{0};

@@ -233,12 +233,43 @@ ProjectIndex::refresh(const std::string& name, Time now)
   if (stored && now < stored->project.fetched_at + refresh_after) {
     co_return render(*stored, now, stored->project.fetched_at + refresh_after);
   }
+  if (stored && refresh_after > Seconds{0}) {
+    // Stale while revalidating: the last good listing answers now, upstream is asked in the
+    // background, so a hung upstream never holds a page of a project Airlock already knows.
+    net::co_spawn(co_await net::this_coro::executor, revalidate(name), net::detached);
+    co_return render(*stored, now, now + std::min(refresh_after, k_retry_after));
+  }
+  // Nothing stored, or refresh = "0s" (ask upstream before every answer): ask now.
+  co_return co_await fetch(name, now, std::move(stored));
+}
 
+Awaitable<void>
+ProjectIndex::revalidate(std::string name)
+{
+  auto lead = co_await m_flights.join("revalidate:" + name);
+  if (!lead) {
+    co_return; // one background refresh per project at a time
+  }
+  const Time now = m_clock.now();
+  auto stored = m_store.listing(name);
+  if (!stored || now < stored->project.fetched_at + m_config.upstream.refresh) {
+    co_return; // refreshed meanwhile
+  }
+  Entry entry = co_await fetch(name, now, std::move(stored));
+  std::unique_lock lock(m_mutex);
+  m_entries[name] = std::move(entry);
+}
+
+Awaitable<ProjectIndex::Entry>
+ProjectIndex::fetch(const std::string& name, Time now, std::optional<storage::Listing> stored)
+{
+  const Seconds refresh_after = m_config.upstream.refresh;
   const std::string url = m_config.upstream.index + name + "/";
   // Named, not a temporary in the co_await expression: GCC 12 miscompiles conditional
   // temporaries there (destroying one twice).
   const std::string etag = stored ? stored->project.etag : std::string();
   auto response = co_await m_upstream.get_page(url, k_upstream_accept, etag, k_max_upstream_page);
+  m_metrics.note_upstream_page(response.has_value(), !response && is_timeout(response.error()));
   std::string problem;
   if (!response) {
     problem = response.error();
@@ -297,7 +328,10 @@ ProjectIndex::refresh(const std::string& name, Time now)
     co_return render(*stored, now, now + std::min(refresh_after, k_retry_after));
   }
   AIRLOCK_LOG(warn, "cannot fetch project {}: {}", name, problem);
-  co_return Entry{nullptr, {502, "upstream failed: " + problem}, now + std::min(refresh_after, k_failure_ttl)};
+  // A hung upstream is a gateway timeout; anything else it did wrong, a bad gateway.
+  const bool timed_out = is_timeout(problem);
+  co_return Entry{nullptr, {timed_out ? 504U : 502U, (timed_out ? "upstream timed out: " : "upstream failed: ") + problem},
+                  now + std::min(refresh_after, k_failure_ttl)};
 }
 
 void

@@ -61,8 +61,10 @@ using ViewResult = tl::expected<std::shared_ptr<const ProjectView>, PageFailure>
 
 // Serves project pages from memory while their content cannot have changed, re-deciding
 // when a verdict's time comes and refreshing from upstream when the listing is older than
-// [upstream] refresh. Concurrent requests for one stale project cause one upstream fetch.
-// When upstream fails, the last good listing keeps being served. Thread-safe.
+// [upstream] refresh, in the background while the stale listing answers. Concurrent requests
+// for one project cause one upstream fetch. When upstream fails, the last good listing keeps
+// being served; a project never seen answers 504 when upstream hangs, 502 when it fails.
+// Thread-safe.
 class ProjectIndex
 {
 public:
@@ -93,7 +95,14 @@ private:
     Time valid_until{};
   };
 
+  // The entry of a project whose cached entry expired: rendered from the store when its
+  // listing is fresh; from the stale listing while revalidate() asks upstream in the
+  // background; fetched now when nothing is stored.
   Awaitable<Entry> refresh(const std::string& name, Time now);
+  Awaitable<void> revalidate(std::string name);
+  // Asks upstream (the whole request within [upstream] timeout) and stores what it says;
+  // on failure serves `stored` when there is one.
+  Awaitable<Entry> fetch(const std::string& name, Time now, std::optional<storage::Listing> stored);
   Entry render(const storage::Listing& listing, Time now, Time listing_valid_until) const;
   void note_takedowns(const storage::Listing& listing, Time now) const;
   std::optional<Entry> cached(const std::string& name) const;

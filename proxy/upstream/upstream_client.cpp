@@ -247,8 +247,25 @@ UpstreamClient::give_back(std::unique_ptr<Connection> connection)
   }
 }
 
+namespace {
+
+// One line for a failed step; a timeout says so in words is_timeout() knows.
+std::string
+failure_text(const beast::error_code& ec, Seconds timeout)
+{
+  return ec == beast::error::timeout ? fmt::format("timed out after {}s", timeout.count()) : ec.message();
+}
+
+} // namespace
+
+bool
+is_timeout(std::string_view problem)
+{
+  return problem.find("timed out after") != std::string_view::npos;
+}
+
 Awaitable<Expected<std::unique_ptr<Connection>>>
-UpstreamClient::connect(const Url& url)
+UpstreamClient::connect(const Url& url, Deadline deadline)
 {
   auto executor = co_await net::this_coro::executor;
   const Url* proxy = m_options.proxies.proxy_for(url);
@@ -262,11 +279,11 @@ UpstreamClient::connect(const Url& url)
   // On the caller's io_context: its reads complete on the caller's thread, with no hop to
   // another thread per chunk of a download.
   beast::tcp_stream stream(executor);
-  stream.expires_after(m_options.timeout);
+  stream.expires_at(deadline);
   auto [connect_ec, endpoint] = co_await stream.async_connect(endpoints, use_tuple);
   if (connect_ec) {
-    co_return make_unexpected(
-      fmt::format("cannot connect to {}:{}: {}", peer.host, peer.port, connect_ec.message()));
+    co_return make_unexpected(fmt::format("cannot connect to {}:{}: {}", peer.host, peer.port,
+                                          failure_text(connect_ec, m_options.timeout)));
   }
   stream.socket().set_option(tcp::no_delay(true));
 
@@ -312,23 +329,24 @@ UpstreamClient::connect(const Url& url)
     co_return make_unexpected(fmt::format("TLS: cannot set SNI for {}", url.host));
   }
   tls.set_verify_callback(ssl::host_name_verification(url.host));
-  beast::get_lowest_layer(tls).expires_after(m_options.timeout);
+  beast::get_lowest_layer(tls).expires_at(deadline);
   auto [handshake_ec] = co_await tls.async_handshake(ssl::stream_base::client, use_tuple);
   if (handshake_ec) {
-    co_return make_unexpected(fmt::format("TLS handshake with {} failed: {}", url.host, handshake_ec.message()));
+    co_return make_unexpected(fmt::format("TLS handshake with {} failed: {}", url.host,
+                                          failure_text(handshake_ec, m_options.timeout)));
   }
   co_return connection;
 }
 
 Awaitable<Expected<std::unique_ptr<Connection>>>
-UpstreamClient::connection_for(const Url& url, const net::any_io_executor& caller, bool& reused)
+UpstreamClient::connection_for(const Url& url, const net::any_io_executor& caller, bool& reused, Deadline deadline)
 {
   auto idle = take_idle(pool_key(url, caller));
   reused = idle != nullptr;
   if (reused) {
     co_return std::move(idle);
   }
-  auto connected = co_await connect(url);
+  auto connected = co_await connect(url, deadline);
   co_return std::move(connected);
 }
 
@@ -338,6 +356,9 @@ Awaitable<Expected<PageResponse>>
 UpstreamClient::get_page(std::string url_text, std::string_view accept, std::string_view etag, std::uint64_t body_limit)
 {
   const net::any_io_executor caller = co_await net::this_coro::executor;
+  // One deadline for the whole request, redirects included: a hung upstream answers within
+  // [upstream] timeout, below pip's own 15 s.
+  const Deadline deadline = std::chrono::steady_clock::now() + m_options.timeout;
   for (int redirects = 0;; ++redirects) {
     auto url = parse_url(url_text);
     if (!url) {
@@ -346,7 +367,7 @@ UpstreamClient::get_page(std::string url_text, std::string_view accept, std::str
     // A pooled connection may have been closed by upstream meanwhile: retry once on a new one.
     for (int attempt = 0;; ++attempt) {
       bool reused = false;
-      auto opened = co_await connection_for(*url, caller, reused);
+      auto opened = co_await connection_for(*url, caller, reused, deadline);
       if (!opened) {
         co_return make_unexpected(opened.error());
       }
@@ -356,8 +377,7 @@ UpstreamClient::get_page(std::string url_text, std::string_view accept, std::str
       if (!etag.empty()) {
         req.set(http::field::if_none_match, etag);
       }
-      // One deadline for the whole exchange, so a slow drip cannot hold a page fetch forever.
-      connection->lowest().expires_after(m_options.timeout);
+      connection->lowest().expires_at(deadline);
       auto [write_ec, written] =
         co_await with_stream(*connection, [&](auto& s) { return http::async_write(s, req, use_tuple); });
       http::response_parser<http::string_body> parser;
@@ -376,7 +396,7 @@ UpstreamClient::get_page(std::string url_text, std::string_view accept, std::str
         if (read_ec == http::error::body_limit) {
           co_return make_unexpected(fmt::format("{}: page larger than {} bytes", url_text, body_limit));
         }
-        co_return make_unexpected(fmt::format("{}: {}", url_text, read_ec.message()));
+        co_return make_unexpected(fmt::format("{}: {}", url_text, failure_text(read_ec, m_options.timeout)));
       }
       auto response = parser.release();
       if (response.keep_alive()) {
@@ -485,7 +505,7 @@ UpstreamBody::read_some(std::span<char> buffer)
       if (ec == http::error::body_limit) {
         co_return make_unexpected(fmt::format("{}: body larger than allowed", state.url));
       }
-      co_return make_unexpected(fmt::format("{}: {}", state.url, ec.message()));
+      co_return make_unexpected(fmt::format("{}: {}", state.url, failure_text(ec, state.timeout)));
     }
     const std::size_t filled = buffer.size() - body.size;
     if (filled > 0) {
@@ -518,7 +538,7 @@ UpstreamBody::read_direct(std::span<char> buffer)
     if (ec == net::error::eof || ec == ssl::error::stream_truncated) {
       co_return make_unexpected(fmt::format("{}: connection closed with {} bytes of the body still to come", state.url, left));
     }
-    co_return make_unexpected(fmt::format("{}: {}", state.url, ec.message()));
+    co_return make_unexpected(fmt::format("{}: {}", state.url, failure_text(ec, state.timeout)));
   }
   left -= read;
   co_return read;
@@ -552,7 +572,8 @@ UpstreamClient::get_stream(std::string url_text, std::uint64_t body_limit, std::
     }
     for (int attempt = 0;; ++attempt) {
       bool reused = false;
-      auto opened = co_await connection_for(*url, caller, reused);
+      auto opened =
+        co_await connection_for(*url, caller, reused, std::chrono::steady_clock::now() + m_options.timeout);
       if (!opened) {
         co_return make_unexpected(opened.error());
       }
@@ -582,7 +603,7 @@ UpstreamClient::get_stream(std::string url_text, std::uint64_t body_limit, std::
         if (reused && attempt == 0 && !state->parser.got_some()) {
           continue;
         }
-        co_return make_unexpected(fmt::format("{}: {}", url_text, read_ec.message()));
+        co_return make_unexpected(fmt::format("{}: {}", url_text, failure_text(read_ec, m_options.timeout)));
       }
       const auto& response = state->parser.get();
       auto next = redirect_target(url_text, response.result_int(), response, redirects, m_options.max_redirects);

@@ -36,11 +36,15 @@ struct ProxySettings
 
 struct UpstreamClientOptions
 {
-  Seconds timeout = std::chrono::seconds{30}; // connect, and each read/write
+  // A page request's total deadline (connect, headers, body); a file's per connect and read.
+  Seconds timeout = std::chrono::seconds{10};
   int max_redirects = 5;
   std::string ca_file;                        // extra trust anchor (tests); system store always
   ProxySettings proxies;
 };
+
+// True for a failure of get_page or get_stream that was upstream not answering in time.
+bool is_timeout(std::string_view problem);
 
 // A complete, bounded response (index pages).
 struct PageResponse
@@ -112,11 +116,12 @@ public:
   void close();
 
 private:
-  Awaitable<Expected<std::unique_ptr<Connection>>> connect(const Url& url);
+  using Deadline = std::chrono::steady_clock::time_point;
+  Awaitable<Expected<std::unique_ptr<Connection>>> connect(const Url& url, Deadline deadline);
   // An idle pooled connection to `url`'s origin on the caller's io_context (reused = true), or
   // a new one. A pooled one may have been closed by upstream meanwhile: callers retry once.
   Awaitable<Expected<std::unique_ptr<Connection>>> connection_for(const Url& url, const net::any_io_executor& caller,
-                                                                  bool& reused);
+                                                                  bool& reused, Deadline deadline);
   std::unique_ptr<Connection> take_idle(const std::string& origin);
   void give_back(std::unique_ptr<Connection> connection);
   friend class UpstreamBody;

@@ -578,6 +578,12 @@ FakeUpstream::Impl::answer(Stream& socket, const http::request<http::string_body
     case PageBehaviour::slow:
       std::this_thread::sleep_for(std::chrono::seconds(3));
       break;
+    case PageBehaviour::hang:
+      for (int i = 0; i < 300 && !stopping; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      keep_alive = false;
+      return;
     case PageBehaviour::redirect:
       redirect(http::status::moved_permanently, "/mirror" + target);
       return;

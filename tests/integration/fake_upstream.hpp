@@ -35,6 +35,7 @@ enum class PageBehaviour {
   malformed,    // garbage that claims to be JSON
   error_500,
   slow,         // takes seconds to answer
+  hang,         // reads the request and never answers (until stopped, or 30 s)
   oversize,     // a body larger than any sane page
   not_found,
   redirect,      // a 301 to the same page under /mirror/, where it is served as JSON

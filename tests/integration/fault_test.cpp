@@ -17,6 +17,7 @@
 
 #include <csignal>
 #include <fstream>
+#include <thread>
 
 namespace airlock::test {
 namespace {
@@ -114,6 +115,48 @@ TEST_F(FaultTest, UpstreamDownKeepsServingWhatWasApprovedAndRecovers)
   EXPECT_EQ(recovered.status, 200u);
   EXPECT_TRUE(same_bytes(recovered.body, uncached.content));
   expect_store_sound();
+}
+
+TEST_F(FaultTest, HungUpstreamNeverHoldsWhatIsCachedAndUncachedPagesAnswer504InTime)
+{
+  configure = [](proxy::Config& config) { config.upstream.timeout = 2s; };
+  const auto cached = old_file("hung-1.0-py3-none-any.whl", 40);
+  upstream.add_file("hung", cached);
+  upstream.add_file("unseen", old_file("unseen-1.0.tar.gz", 41));
+  start();
+  ASSERT_EQ(filenames(json_page("hung")).size(), 1u);
+  ASSERT_EQ(http_get(port, file_url(cached)).status, 200u);
+
+  upstream.set_page_behaviour("hung", PageBehaviour::hang);
+  upstream.set_page_behaviour("unseen", PageBehaviour::hang);
+  clock.advance(1h); // the listing is stale: refreshed in the background, where upstream hangs
+  const auto timed = [&](auto request) {
+    const auto started = std::chrono::steady_clock::now();
+    auto response = request();
+    return std::pair{std::move(response), std::chrono::steady_clock::now() - started};
+  };
+  for (int i = 0; i < 5; ++i) {
+    const auto [page, page_time] = timed([&] { return json_page("hung"); });
+    EXPECT_EQ(page.status, 200u);
+    EXPECT_EQ(filenames(page).size(), 1u) << "the last good listing answers";
+    EXPECT_LT(page_time, 500ms) << "a cached page never waits for the hung upstream";
+    const auto [file, file_time] = timed([&] { return http_get(port, file_url(cached)); });
+    EXPECT_EQ(file.status, 200u);
+    EXPECT_LT(file_time, 500ms);
+  }
+  EXPECT_EQ(upstream.page_requests("hung"), 2) << "one background refresh, however many requests";
+
+  const auto [never, never_time] = timed([&] { return json_page("unseen"); });
+  EXPECT_EQ(never.status, 504u);
+  EXPECT_NE(one_line(never).find("upstream timed out"), std::string::npos) << never.body;
+  EXPECT_LT(never_time, 4s) << "within [upstream] timeout (2 s), not pip's 15 s";
+
+  std::this_thread::sleep_for(2500ms); // the background refresh times out too
+  const auto metrics = http_get(port, "/-/metrics").body;
+  EXPECT_NE(metrics.find("airlock_upstream_up 0"), std::string::npos);
+  EXPECT_EQ(metrics.find("airlock_upstream_timeouts_total 0"), std::string::npos);
+  upstream.set_page_behaviour("hung", PageBehaviour::json);
+  upstream.set_page_behaviour("unseen", PageBehaviour::json);
 }
 
 TEST_F(FaultTest, SlowDripIsRelayedWhileOtherRequestsAreServed)

@@ -55,7 +55,7 @@ TEST(Config, EmptyFileGivesExactlyTheDefaults)
   EXPECT_EQ(config.server.idle_timeout, 60s);
   EXPECT_EQ(config.server.max_connections, 10000U);
   EXPECT_EQ(config.upstream.index, "https://pypi.org/simple/");
-  EXPECT_EQ(config.upstream.timeout, 30s);
+  EXPECT_EQ(config.upstream.timeout, 10s);
   EXPECT_EQ(config.upstream.refresh, 10min);
   EXPECT_EQ(config.storage.path, "./airlock-data");
   EXPECT_EQ(config.storage.map_size, 32ULL << 30);

@@ -27,7 +27,7 @@ struct ServerOptions
 struct UpstreamOptions
 {
   std::string index = "https://pypi.org/simple/"; // must end with '/'
-  Seconds timeout = std::chrono::seconds{30};
+  Seconds timeout = std::chrono::seconds{10}; // a page request in all; a file download per read
   Seconds refresh = std::chrono::minutes{10};
 };
 
