@@ -1,6 +1,6 @@
 // OSV advisories: the real records of ../shared/fixtures/osv read in place, hand-written
 // records for each rule and each refusal, the CVSS v3 base score, range evaluation, the
-// per-project index, and zips of records written here by a small zip writer.
+// per-project index, and zips of records written by the tests' zip writer (zip_builder.hpp).
 
 #include <airlock/policy/advisory.hpp>
 
@@ -8,9 +8,9 @@
 #include <airlock/util/time.hpp>
 
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 #include "testutil.hpp"
+#include "zip_builder.hpp"
 
 #include <cmath>
 #include <filesystem>
@@ -95,117 +95,12 @@ has_note(const Advisory& advisory, std::string_view text)
   return false;
 }
 
-// --- A small zip writer ------------------------------------------------------------------
+// --- Zips of records (zip_builder.hpp) ---------------------------------------------------
 
-struct ZipFile
-{
-  std::string name;
-  std::string content;
-  bool deflate = false;
-  std::optional<std::uint64_t> declared_size; // written instead of the real size
-  std::optional<std::uint32_t> declared_crc;  // written instead of the real CRC-32
-};
-
-void
-put16(std::string& out, std::uint64_t value)
-{
-  out += static_cast<char>(value & 0xff);
-  out += static_cast<char>((value >> 8) & 0xff);
-}
-
-void
-put32(std::string& out, std::uint64_t value)
-{
-  put16(out, value & 0xffff);
-  put16(out, (value >> 16) & 0xffff);
-}
-
-void
-put64(std::string& out, std::uint64_t value)
-{
-  put32(out, value & 0xffffffff);
-  put32(out, value >> 32);
-}
-
-std::uint32_t
-crc_of(std::string_view data)
-{
-  return static_cast<std::uint32_t>(crc32_z(0, reinterpret_cast<const Bytef*>(data.data()), data.size()));
-}
-
-std::string
-deflate_raw(std::string_view data)
-{
-  z_stream stream{};
-  EXPECT_EQ(deflateInit2(&stream, 9, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
-  std::string out(deflateBound(&stream, data.size()), '\0');
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  stream.avail_in = static_cast<uInt>(data.size());
-  stream.next_out = reinterpret_cast<Bytef*>(out.data());
-  stream.avail_out = static_cast<uInt>(out.size());
-  EXPECT_EQ(deflate(&stream, Z_FINISH), Z_STREAM_END);
-  out.resize(stream.total_out);
-  deflateEnd(&stream);
-  return out;
-}
-
-// A plain zip (no Zip64) of ASCII-named files.
-std::string
-build_zip(const std::vector<ZipFile>& files)
-{
-  std::string out;
-  std::string directory;
-  for (const ZipFile& file : files) {
-    const std::string data = file.deflate ? deflate_raw(file.content) : file.content;
-    const std::uint64_t size = file.declared_size.value_or(file.content.size());
-    const std::uint32_t crc = file.declared_crc.value_or(crc_of(file.content));
-    const std::uint16_t method = file.deflate ? 8 : 0;
-    const std::uint64_t offset = out.size();
-    put32(out, 0x04034b50);
-    put16(out, 20);
-    put16(out, 0);
-    put16(out, method);
-    put16(out, 0);
-    put16(out, 0x0021);
-    put32(out, crc);
-    put32(out, data.size());
-    put32(out, size);
-    put16(out, file.name.size());
-    put16(out, 0);
-    out += file.name;
-    out += data;
-
-    put32(directory, 0x02014b50);
-    put16(directory, 0x031e);
-    put16(directory, 20);
-    put16(directory, 0);
-    put16(directory, method);
-    put16(directory, 0);
-    put16(directory, 0x0021);
-    put32(directory, crc);
-    put32(directory, data.size());
-    put32(directory, size);
-    put16(directory, file.name.size());
-    put16(directory, 0);
-    put16(directory, 0);
-    put16(directory, 0);
-    put16(directory, 0);
-    put32(directory, 0644u << 16);
-    put32(directory, offset);
-    directory += file.name;
-  }
-  const std::uint64_t directory_at = out.size();
-  out += directory;
-  put32(out, 0x06054b50);
-  put16(out, 0);
-  put16(out, 0);
-  put16(out, files.size());
-  put16(out, files.size());
-  put32(out, directory.size());
-  put32(out, directory_at);
-  put16(out, 0);
-  return out;
-}
+using test::build_zip;
+using test::Method;
+using test::put_zip64_end;
+using test::TestEntry;
 
 // Zip64 end records for a directory of `entries` records at offset 0 (its bytes are zeros):
 // enough for the reader to learn the count and refuse it before reading any entry.
@@ -214,29 +109,7 @@ zip64_claiming(std::uint64_t entries)
 {
   const std::uint64_t directory_size = entries * 46;
   std::string out(directory_size, '\0');
-  const std::uint64_t record_at = out.size();
-  put32(out, 0x06064b50);
-  put64(out, 44);
-  put16(out, 45);
-  put16(out, 45);
-  put32(out, 0);
-  put32(out, 0);
-  put64(out, entries);
-  put64(out, entries);
-  put64(out, directory_size);
-  put64(out, 0);
-  put32(out, 0x07064b50);
-  put32(out, 0);
-  put64(out, record_at);
-  put32(out, 1);
-  put32(out, 0x06054b50);
-  put16(out, 0);
-  put16(out, 0);
-  put16(out, 0xffff);
-  put16(out, 0xffff);
-  put32(out, 0xffffffff);
-  put32(out, 0xffffffff);
-  put16(out, 0);
+  put_zip64_end(out, entries, directory_size, 0);
   return out;
 }
 
@@ -446,21 +319,21 @@ TEST(OsvFixtures, VulnerabilityVersions)
 // Every fixture through a zip, then the index, as the refresh will read osv.dev's all.zip.
 TEST(OsvFixtures, ZipAndIndex)
 {
-  std::vector<ZipFile> files;
+  std::vector<TestEntry> files;
   for (const char* folder : {"malicious", "vulnerabilities"}) {
     ASSERT_TRUE(std::filesystem::is_directory(osv_dir() / folder))
       << "OSV fixtures missing: " << osv_dir() / folder
       << " (the shared fixtures live in ../shared beside the checkout; set AIRLOCK_SHARED_DIR)";
     for (const auto& entry : std::filesystem::directory_iterator(osv_dir() / folder)) {
-      files.push_back({entry.path().filename().string(), test::read_file(entry.path()), true});
+      files.push_back({entry.path().filename().string(), test::read_file(entry.path()), Method::deflate});
     }
   }
   ASSERT_EQ(files.size(), k_malicious.size() + k_vulnerabilities.size())
     << "OSV fixtures missing or changed under " << osv_dir();
   READ_OSV_FIXTURE(readme, "README.md");
-  files.push_back({"README.md", readme, true});
+  files.push_back({"README.md", readme, Method::deflate});
 
-  const auto zip = read_zip_records(build_zip(files));
+  const auto zip = read_zip_records(build_zip(files).bytes);
   ASSERT_TRUE(zip) << zip.error();
   EXPECT_TRUE(zip->skipped.empty());
   ASSERT_EQ(zip->records.size(), files.size() - 1);
@@ -1231,13 +1104,14 @@ TEST(OsvZip, ReadsJsonEntriesInDirectoryOrder)
 {
   const std::string a = record_with("", "A-1");
   const std::string b = record_with("", "B-1");
-  const auto zip = read_zip_records(build_zip({{"PyPI/", ""},
-                                               {"PyPI/B-1.json", b, true},
-                                               {"PyPI/README.md", "# not a record"},
-                                               {"PyPI/A-1.json", a},
-                                               {"PyPI/upper.JSON", "{}"},
-                                               {"PyPI/.json", "{}"},
-                                               {"last_modified.txt", "2026"}}));
+  const auto zip = read_zip_records(build_zip({{"PyPI/", "", Method::stored},
+                                               {"PyPI/B-1.json", b, Method::deflate},
+                                               {"PyPI/README.md", "# not a record", Method::stored},
+                                               {"PyPI/A-1.json", a, Method::stored},
+                                               {"PyPI/upper.JSON", "{}", Method::stored},
+                                               {"PyPI/.json", "{}", Method::stored},
+                                               {"last_modified.txt", "2026", Method::stored}})
+                                      .bytes);
   ASSERT_TRUE(zip) << zip.error();
   ASSERT_EQ(zip->records.size(), 2u);
   EXPECT_EQ(zip->records[0], (std::pair<std::string, std::string>{"PyPI/B-1.json", b}));
@@ -1247,7 +1121,7 @@ TEST(OsvZip, ReadsJsonEntriesInDirectoryOrder)
 
 TEST(OsvZip, EmptyZip)
 {
-  const auto zip = read_zip_records(build_zip({}));
+  const auto zip = read_zip_records(build_zip({}).bytes);
   ASSERT_TRUE(zip) << zip.error();
   EXPECT_TRUE(zip->records.empty());
 }
@@ -1255,9 +1129,11 @@ TEST(OsvZip, EmptyZip)
 TEST(OsvZip, BadEntriesAreSkippedAndTheRestRead)
 {
   const std::string good = record_with("");
-  const auto zip = read_zip_records(build_zip({{"bad-crc.json", "{}", false, std::nullopt, 0x12345678},
-                                               {"good.json", good, true},
-                                               {"huge.json", std::string(k_zip_max_record_size + 1, ' ')}}));
+  const auto zip =
+    read_zip_records(build_zip({{"bad-crc.json", "{}", Method::stored, std::nullopt, 0x12345678},
+                                {"good.json", good, Method::deflate},
+                                {"huge.json", std::string(k_zip_max_record_size + 1, ' '), Method::stored}})
+                       .bytes);
   ASSERT_TRUE(zip) << zip.error();
   ASSERT_EQ(zip->records.size(), 1u);
   EXPECT_EQ(zip->records[0].first, "good.json");
@@ -1271,7 +1147,7 @@ TEST(OsvZip, MalformedZipRefused)
 {
   EXPECT_FALSE(read_zip_records(""));
   EXPECT_FALSE(read_zip_records("not a zip at all"));
-  std::string truncated = build_zip({{"a.json", "{}"}});
+  std::string truncated = build_zip({{"a.json", "{}", Method::stored}}).bytes;
   truncated.erase(0, 10);
   EXPECT_FALSE(read_zip_records(truncated));
 }
@@ -1280,11 +1156,11 @@ TEST(OsvZip, TotalSizeLimit)
 {
   // Entries that claim the largest record size each, until their sum passes the limit: refused
   // from the directory alone, before anything is inflated.
-  std::vector<ZipFile> files;
+  std::vector<TestEntry> files;
   for (std::uint64_t i = 0; i <= k_zip_max_total_size / k_zip_max_record_size; ++i) {
-    files.push_back({"r" + std::to_string(i) + ".json", "{}", true, k_zip_max_record_size});
+    files.push_back({"r" + std::to_string(i) + ".json", "{}", Method::deflate, k_zip_max_record_size});
   }
-  const auto zip = read_zip_records(build_zip(files));
+  const auto zip = read_zip_records(build_zip(files).bytes);
   ASSERT_FALSE(zip);
   EXPECT_EQ(zip.error(), "zip records hold over 1073741824 bytes uncompressed");
 }
@@ -1296,45 +1172,16 @@ TEST(OsvZip, EntryLimit)
   EXPECT_EQ(refused.error(), "zip archive lists 200001 entries, more than 200000");
 
   // More entries than a wheel may have are fine in a zip of records.
-  std::vector<ZipFile> files;
+  std::vector<TestEntry> files;
   files.reserve(100'002);
   for (int i = 0; i < 100'001; ++i) {
-    files.push_back({"d/" + std::to_string(i), ""});
+    files.push_back({"d/" + std::to_string(i), "", Method::stored});
   }
-  files.push_back({"d/x.json", "{}"});
-  const std::string bytes = build_zip(files);
-  std::string zip64 = bytes;
+  files.push_back({"d/x.json", "{}", Method::stored});
+  const test::BuiltZip built = build_zip(files);
   // The count does not fit the plain end record's 16 bits: rewrite it as Zip64, as osv.dev's does.
-  const std::size_t eocd = bytes.size() - 22;
-  std::uint64_t directory_at = 0;
-  for (int i = 0; i < 4; ++i) {
-    directory_at |= std::uint64_t{static_cast<unsigned char>(bytes[eocd + 16 + i])} << (8 * i);
-  }
-  const std::uint64_t directory_size = eocd - directory_at;
-  zip64.resize(eocd);
-  const std::uint64_t record_at = zip64.size();
-  put32(zip64, 0x06064b50);
-  put64(zip64, 44);
-  put16(zip64, 45);
-  put16(zip64, 45);
-  put32(zip64, 0);
-  put32(zip64, 0);
-  put64(zip64, files.size());
-  put64(zip64, files.size());
-  put64(zip64, directory_size);
-  put64(zip64, directory_at);
-  put32(zip64, 0x07064b50);
-  put32(zip64, 0);
-  put64(zip64, record_at);
-  put32(zip64, 1);
-  put32(zip64, 0x06054b50);
-  put16(zip64, 0);
-  put16(zip64, 0);
-  put16(zip64, 0xffff);
-  put16(zip64, 0xffff);
-  put32(zip64, 0xffffffff);
-  put32(zip64, 0xffffffff);
-  put16(zip64, 0);
+  std::string zip64 = built.bytes.substr(0, built.eocd_at);
+  put_zip64_end(zip64, files.size(), built.directory_size, built.directory_at);
   const auto read = read_zip_records(zip64);
   ASSERT_TRUE(read) << read.error();
   ASSERT_EQ(read->records.size(), 1u);
