@@ -134,6 +134,7 @@ struct Server::Impl
       acceptor_owner(std::make_unique<tcp::acceptor>(ioc)),
       acceptor(*acceptor_owner)
   {
+    index.set_stale_while_revalidate(hooks.stale_while_revalidate);
     index.set_check_scheduler([this](const storage::Listing& listing, const std::vector<bool>& needed) {
       checks.schedule(listing, needed);
     });

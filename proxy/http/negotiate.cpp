@@ -256,4 +256,40 @@ negotiate(std::string_view accept, std::string_view format_param)
   return k_offers[*best].format;
 }
 
+bool
+accepts_gzip(std::string_view accept_encoding)
+{
+  std::optional<int> gzip;
+  std::optional<int> any;
+  while (!accept_encoding.empty()) {
+    const auto comma = accept_encoding.find(',');
+    std::string_view element = trim(accept_encoding.substr(0, comma));
+    accept_encoding = comma == std::string_view::npos ? std::string_view() : accept_encoding.substr(comma + 1);
+    if (element.empty()) {
+      continue;
+    }
+    int q = 1000;
+    const auto semicolon = element.find(';');
+    const std::string_view coding = trim(element.substr(0, semicolon));
+    if (semicolon != std::string_view::npos) {
+      const std::string_view param = trim(element.substr(semicolon + 1));
+      if (param.size() < 2 || (param[0] != 'q' && param[0] != 'Q') || param[1] != '=') {
+        continue;
+      }
+      const auto parsed = parse_qvalue(trim(param.substr(2)));
+      if (!parsed) {
+        continue;
+      }
+      q = *parsed;
+    }
+    const std::string name = lowercase(coding);
+    if (name == "gzip" || name == "x-gzip") {
+      gzip = std::max(gzip.value_or(0), q);
+    } else if (name == "*") {
+      any = q;
+    }
+  }
+  return gzip ? *gzip > 0 : any.value_or(0) > 0;
+}
+
 } // namespace airlock::proxy

@@ -20,4 +20,8 @@ std::string_view content_type(Format format);
 // An empty Accept or "*/*" gets html. nullopt when nothing acceptable (-> 406).
 std::optional<Format> negotiate(std::string_view accept, std::string_view format_param);
 
+// Whether an Accept-Encoding header admits gzip: "gzip" (or "x-gzip", or "*" when gzip is not
+// named) with a q-value above 0. RFC 9110 12.5.3; a malformed element admits nothing.
+bool accepts_gzip(std::string_view accept_encoding);
+
 } // namespace airlock::proxy

@@ -12,6 +12,7 @@
 #include <airlock/util/log.hpp>
 
 #include <fmt/core.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <mutex>
@@ -46,11 +47,38 @@ store_listing(storage::Store& store, const policy::Options& policy, storage::Pro
                            policy.on_upstream_removal == policy::OnUpstreamRemoval::block);
 }
 
+// gzip (RFC 1952) of a page, once per rendered state, so the best level costs nothing per
+// request.
+std::string
+gzip_compress(std::string_view body)
+{
+  z_stream stream{};
+  if (deflateInit2(&stream, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) != Z_OK) {
+    return {};
+  }
+  std::string out(deflateBound(&stream, body.size()), '\0');
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(body.data()));
+  stream.avail_in = static_cast<uInt>(body.size());
+  stream.next_out = reinterpret_cast<Bytef*>(out.data());
+  stream.avail_out = static_cast<uInt>(out.size());
+  const int result = deflate(&stream, Z_FINISH);
+  out.resize(stream.total_out);
+  deflateEnd(&stream);
+  return result == Z_STREAM_END ? out : std::string();
+}
+
 RenderedPage
 make_page(std::string body)
 {
   RenderedPage page;
-  page.etag = "\"" + Sha256::of(body).hex().substr(0, 32) + "\"";
+  const std::string digest = Sha256::of(body).hex().substr(0, 32);
+  page.etag = "\"" + digest + "\"";
+  page.gzip = gzip_compress(body);
+  if (page.gzip.size() >= body.size()) {
+    page.gzip.clear();
+  } else {
+    page.gzip_etag = "\"" + digest + "-gzip\"";
+  }
   page.body = std::move(body);
   return page;
 }
@@ -233,7 +261,7 @@ ProjectIndex::refresh(const std::string& name, Time now)
   if (stored && now < stored->project.fetched_at + refresh_after) {
     co_return render(*stored, now, stored->project.fetched_at + refresh_after);
   }
-  if (stored && refresh_after > Seconds{0}) {
+  if (stored && refresh_after > Seconds{0} && m_stale_while_revalidate) {
     // Stale while revalidating: the last good listing answers now, upstream is asked in the
     // background, so a hung upstream never holds a page of a project Airlock already knows.
     net::co_spawn(co_await net::this_coro::executor, revalidate(name), net::detached);

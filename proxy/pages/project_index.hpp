@@ -22,11 +22,14 @@ namespace airlock::proxy {
 class UpstreamClient;
 class Writer;
 
-// One rendered representation, immutable once built.
+// One rendered representation, immutable once built: identity, and gzip-compressed once for
+// clients that accept it (empty when gzip would not be smaller).
 struct RenderedPage
 {
   std::string body;
   std::string etag; // strong, quoted
+  std::string gzip;
+  std::string gzip_etag; // differs per encoding (RFC 9110 8.8.3)
 };
 
 // What /simple/<project>/ serves until `valid_until`: the approved files, rendered once.
@@ -86,6 +89,8 @@ public:
   // Called with the project's name when a refresh finds files gone upstream that were not
   // before (set once, before serving): what snapshots withhold may have changed.
   void set_takedown_handler(std::function<void(const std::string&)> handler) { m_on_takedown = std::move(handler); }
+  // Tests that advance a fake clock turn stale-while-revalidate off (set once, before serving).
+  void set_stale_while_revalidate(bool on) { m_stale_while_revalidate = on; }
 
 private:
   struct Entry
@@ -117,6 +122,7 @@ private:
   ScheduleChecks m_schedule_checks;
   std::function<void(const std::string&)> m_on_takedown;
   SingleFlight m_flights;
+  bool m_stale_while_revalidate = true;
 
   mutable std::shared_mutex m_mutex;
   std::unordered_map<std::string, Entry> m_entries;

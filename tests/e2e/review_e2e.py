@@ -523,9 +523,17 @@ class UpstreamChangeTest(ReviewTestCase):
         cls.m10 = fake.add_release("mu", "1.0", days_ago(OLD_DAYS + 5))
         cls.m11 = fake.add_release("mu", "1.1", days_ago(OLD_DAYS))
 
-    def wait_refresh(self) -> None:
-        """Lets the cached listing get older than `refresh` (1s) on the real clock."""
+    def wait_refresh(self, project: str) -> None:
+        """Lets the cached listing get older than `refresh` (1s) on the real clock, then lets
+        Airlock revalidate it: the first request after that answers from the stale listing at
+        once and refreshes it in the background (stale-while-revalidate)."""
         time.sleep(2.0)
+        before = self.fake.counts.get("page", project)
+        self.get(f"/simple/{project}/")
+        deadline = time.monotonic() + 10
+        while self.fake.counts.get("page", project) == before and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)   # the answer is stored and the page rendered again
 
     def test_new_release_and_removed_file(self) -> None:
         venv = self.make_venv("upstream-first")
@@ -538,7 +546,7 @@ class UpstreamChangeTest(ReviewTestCase):
         # A release appears upstream while Airlock runs, uploaded now (one claiming an upload
         # before Airlock's last look would be aged from first sight: it is backdated).
         m12 = self.fake.add_release("mu", "1.2", hours_ago(0))
-        self.wait_refresh()
+        self.wait_refresh("mu")
         r = self.pip_install(venv, "--upgrade", "mu")
         self.assert_pip_ok(r)
         self.assertEqual(self.installed_version(venv, "mu"), "1.1",
@@ -555,7 +563,7 @@ class UpstreamChangeTest(ReviewTestCase):
 
         # A cached file is removed upstream.
         self.fake.remove_file(self.m11.filename)
-        self.wait_refresh()
+        self.wait_refresh("mu")
         venv = self.make_venv("upstream-removed")
         r = self.pip_install(venv, "mu")
         self.assert_pip_ok(r)

@@ -67,7 +67,10 @@ protected:
   }
 
   std::function<void(proxy::Config&)> configure; // set before start() to change the config
-  proxy::ServerTestHooks hooks;                  // set before start()
+  // Set before start(). A stale listing is refreshed before the answer, so a test that
+  // advances the fake clock sees upstream's change on its next request; the tests of
+  // stale-while-revalidate itself turn it back on.
+  proxy::ServerTestHooks hooks{.upstream_ca_file = {}, .stale_while_revalidate = false};
 
   // Fetches a project page, then lets the background checks it started finish, so that
   // what a test looks at next does not race them.

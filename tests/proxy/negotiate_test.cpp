@@ -6,6 +6,7 @@
 
 using airlock::proxy::content_type;
 using airlock::proxy::Format;
+using airlock::proxy::accepts_gzip;
 using airlock::proxy::negotiate;
 
 namespace {
@@ -181,4 +182,22 @@ TEST(Negotiate, UnknownFormatParameterIsNotAcceptable)
   EXPECT_EQ(pick("", "garbage"), "406");
   EXPECT_EQ(pick("", "text/html;q=0"), "406");
   EXPECT_EQ(pick("", "application/vnd.pypi.simple.v2+json"), "406");
+}
+
+TEST(AcceptsGzip, AsClientsSendIt)
+{
+  EXPECT_TRUE(accepts_gzip("gzip, deflate"));          // requests, pip
+  EXPECT_TRUE(accepts_gzip("gzip, deflate, br, zstd")); // uv
+  EXPECT_TRUE(accepts_gzip("GZIP"));
+  EXPECT_TRUE(accepts_gzip("x-gzip"));
+  EXPECT_TRUE(accepts_gzip("*"));
+  EXPECT_TRUE(accepts_gzip("br;q=1.0, gzip;q=0.5"));
+  EXPECT_FALSE(accepts_gzip(""));
+  EXPECT_FALSE(accepts_gzip("identity"));
+  EXPECT_FALSE(accepts_gzip("deflate, br"));
+  EXPECT_FALSE(accepts_gzip("gzip;q=0"));
+  EXPECT_FALSE(accepts_gzip("*, gzip;q=0")) << "naming gzip beats the wildcard";
+  EXPECT_FALSE(accepts_gzip("*;q=0"));
+  EXPECT_FALSE(accepts_gzip("gzip;q=2")) << "a malformed q-value admits nothing";
+  EXPECT_FALSE(accepts_gzip("gzip;level=9"));
 }

@@ -19,6 +19,9 @@ enum class HandleSignals { yes, no };
 struct ServerTestHooks
 {
   std::string upstream_ca_file; // trust this CA for upstream TLS, besides the system store
+  // false: a stale listing is refreshed before the request is answered, as tests that advance
+  // a fake clock and look at once expect; true (production): in the background.
+  bool stale_while_revalidate = true;
 };
 
 // The Airlock HTTP server: index, files, admin API. Owns the store of config.storage.path.
