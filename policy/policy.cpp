@@ -6,6 +6,7 @@
 #include <airlock/policy/version.hpp>
 #include <airlock/policy/wheel.hpp>
 #include <airlock/util/assert.hpp>
+#include <airlock/util/text.hpp>
 #include <airlock/util/units.hpp>
 
 #include <fmt/core.h>
@@ -154,6 +155,25 @@ covering_decision(std::span<const storage::Decision> decisions, const storage::F
     }
   }
   return approval;
+}
+
+std::string
+url_host(std::string_view url)
+{
+  const auto scheme = url.find("://");
+  if (scheme == std::string_view::npos) {
+    return {};
+  }
+  auto authority = url.substr(scheme + 3);
+  authority = authority.substr(0, authority.find_first_of("/?#"));
+  if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
+    authority.remove_prefix(at + 1);
+  }
+  if (authority.starts_with('[')) {
+    const auto close = authority.find(']');
+    return close == std::string_view::npos ? std::string() : lowercase(authority.substr(1, close - 1));
+  }
+  return lowercase(authority.substr(0, authority.find(':')));
 }
 
 std::vector<const Advisory*>
@@ -607,6 +627,15 @@ Policy::decide_one(const storage::FileRecord& file, const ProjectContext& projec
     }
     if (project.upstream_status == "quarantined") {
       return {State::blocked, "quarantined upstream (PEP 792 project status)", std::nullopt};
+    }
+  }
+
+  // 3b. A listing cannot send Airlock to fetch from just any address.
+  if (!m_options.file_hosts.empty()) {
+    const std::string host = url_host(file.url);
+    if (std::find(m_options.file_hosts.begin(), m_options.file_hosts.end(), host) == m_options.file_hosts.end()) {
+      return {State::held, fmt::format("file URL on a host that is not allowed: {}", host.empty() ? file.url : host),
+              std::nullopt};
     }
   }
 

@@ -5,6 +5,8 @@
 #include "config_policy.hpp"
 #include "config_reader.hpp"
 
+#include <airlock/util/text.hpp>
+
 #include <airlock/policy/version.hpp>
 
 #include <airlock/util/error.hpp>
@@ -154,6 +156,17 @@ read_upstream(Section section, UpstreamOptions& out)
   if (auto refresh = section.duration("refresh")) {
     out.refresh = *refresh;
   }
+  if (auto hosts = section.strings("file_hosts")) {
+    for (const auto& host : *hosts) {
+      // A bare host name: what a URL's authority holds, without scheme, port or path.
+      const bool bare = !host.empty() && host.find_first_of(":/@ ") == std::string::npos;
+      if (!bare) {
+        section.invalid("file_hosts", fmt::format("\"{}\" is not a host name (as in \"files.pythonhosted.org\")", host));
+        break;
+      }
+      out.file_hosts.push_back(lowercase(host));
+    }
+  }
   section.finish();
 }
 
@@ -237,6 +250,20 @@ read_auth(Section section, AuthOptions& out)
 }
 
 } // namespace
+
+std::vector<std::string>
+allowed_upstream_hosts(const UpstreamOptions& upstream)
+{
+  const auto url = boost::urls::parse_absolute_uri(upstream.index);
+  const std::string index_host = url ? lowercase(std::string(url->host_address())) : std::string();
+  std::vector<std::string> out{index_host};
+  if (!upstream.file_hosts.empty()) {
+    out.insert(out.end(), upstream.file_hosts.begin(), upstream.file_hosts.end());
+  } else if (index_host == "pypi.org") {
+    out.emplace_back("files.pythonhosted.org");
+  }
+  return out;
+}
 
 Config
 parse_config(std::string_view text, const std::string& source)

@@ -223,6 +223,25 @@ public:
     return *parsed;
   }
 
+  // An array of strings; a non-string element is reported and the whole key ignored.
+  std::optional<std::vector<std::string>>
+  strings(std::string_view key)
+  {
+    const auto* node = typed(key, toml::node_type::array, "an array of strings");
+    if (node == nullptr) {
+      return std::nullopt;
+    }
+    std::vector<std::string> out;
+    for (const auto& element : *node->as_array()) {
+      if (!element.is_string()) {
+        invalid(key, "expected an array of strings");
+        return std::nullopt;
+      }
+      out.push_back(element.as_string()->get());
+    }
+    return out;
+  }
+
   const toml::table*
   table(std::string_view key)
   {

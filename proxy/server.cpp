@@ -101,7 +101,7 @@ struct Server::Impl
   };
 
   Impl(Config config_in, const Clock& clock_in, ServerTestHooks hooks)
-    : config(std::move(config_in)),
+    : config(with_file_hosts(std::move(config_in))),
       clock(clock_in),
       policy(config.policy),
       store(config.storage),
@@ -175,10 +175,18 @@ struct Server::Impl
     ioc_owner.reset();
   }
 
+  // Policy holds what files the upstream client will not fetch.
+  static Config with_file_hosts(Config config)
+  {
+    config.policy.file_hosts = allowed_upstream_hosts(config.upstream);
+    return config;
+  }
+
   static UpstreamClientOptions upstream_options(const Config& config, const ServerTestHooks& hooks)
   {
     UpstreamClientOptions options;
     options.timeout = config.upstream.timeout;
+    options.allowed_hosts = allowed_upstream_hosts(config.upstream);
     options.ca_file = hooks.upstream_ca_file;
     options.proxies = ProxySettings::from_environment();
     return options;

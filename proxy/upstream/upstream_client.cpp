@@ -258,6 +258,20 @@ failure_text(const beast::error_code& ec, Seconds timeout)
 
 } // namespace
 
+Expected<void>
+admit_url(const Url& url, const Url* from, const std::vector<std::string>& allowed)
+{
+  if (from != nullptr && from->tls() && !url.tls()) {
+    return make_unexpected(fmt::format("refused a redirect from https to http ({}{})", url.host, url.target));
+  }
+  const std::string host = lowercase(url.host);
+  if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), host) == allowed.end()) {
+    return make_unexpected(fmt::format("refused {}://{}{}: the host {} is not an allowed upstream host", url.scheme,
+                                       url.host, url.target, host));
+  }
+  return {};
+}
+
 bool
 is_timeout(std::string_view problem)
 {
@@ -359,11 +373,16 @@ UpstreamClient::get_page(std::string url_text, std::string_view accept, std::str
   // One deadline for the whole request, redirects included: a hung upstream answers within
   // [upstream] timeout, below pip's own 15 s.
   const Deadline deadline = std::chrono::steady_clock::now() + m_options.timeout;
+  std::optional<Url> previous;
   for (int redirects = 0;; ++redirects) {
     auto url = parse_url(url_text);
     if (!url) {
       co_return make_unexpected(url.error());
     }
+    if (auto admitted = admit_url(*url, previous ? &*previous : nullptr, m_options.allowed_hosts); !admitted) {
+      co_return make_unexpected(admitted.error());
+    }
+    previous = *url;
     // A pooled connection may have been closed by upstream meanwhile: retry once on a new one.
     for (int attempt = 0;; ++attempt) {
       bool reused = false;
@@ -565,11 +584,16 @@ Awaitable<Expected<std::unique_ptr<UpstreamBody>>>
 UpstreamClient::get_stream(std::string url_text, std::uint64_t body_limit, std::optional<Range> range)
 {
   const net::any_io_executor caller = co_await net::this_coro::executor;
+  std::optional<Url> previous;
   for (int redirects = 0;; ++redirects) {
     auto url = parse_url(url_text);
     if (!url) {
       co_return make_unexpected(url.error());
     }
+    if (auto admitted = admit_url(*url, previous ? &*previous : nullptr, m_options.allowed_hosts); !admitted) {
+      co_return make_unexpected(admitted.error());
+    }
+    previous = *url;
     for (int attempt = 0;; ++attempt) {
       bool reused = false;
       auto opened =

@@ -39,9 +39,16 @@ struct UpstreamClientOptions
   // A page request's total deadline (connect, headers, body); a file's per connect and read.
   Seconds timeout = std::chrono::seconds{10};
   int max_redirects = 5;
+  // The hosts Airlock may ask (lowercase): the index's and [upstream] file_hosts. A URL from a
+  // listing or a redirect elsewhere is refused; empty = any (tests of the client alone).
+  std::vector<std::string> allowed_hosts;
   std::string ca_file;                        // extra trust anchor (tests); system store always
   ProxySettings proxies;
 };
+
+// Whether `url` may be fetched: its host is one of `allowed` (lowercase; empty = any), and a
+// redirect (`from` set) never goes from https to http. Errors name the URL and why.
+Expected<void> admit_url(const Url& url, const Url* from, const std::vector<std::string>& allowed);
 
 // True for a failure of get_page or get_stream that was upstream not answering in time.
 bool is_timeout(std::string_view problem);

@@ -232,6 +232,9 @@ struct FakeUpstream::Impl
   }
   std::string file_url(const FakeFile& file) const
   {
+    if (file.listed_url) {
+      return *file.listed_url;
+    }
     return fmt::format("{}://127.0.0.1:{}/packages/{}/{}", scheme(), port, file.sha256().hex(), file.filename);
   }
 };
@@ -453,6 +456,10 @@ FakeUpstream::Impl::serve(Stream& socket)
     beast::error_code ec;
     http::read(socket, buffer, request, ec);
     if (ec || offline) {
+      // Offline: the kept-alive connection is closed without an answer, as a crashed upstream's
+      // would be (returning alone would leave it open and silent: a hang, not a refusal).
+      beast::error_code ignored;
+      beast::get_lowest_layer(socket).shutdown(tcp::socket::shutdown_both, ignored);
       return;
     }
     bool keep_alive = request.keep_alive();

@@ -60,6 +60,8 @@ struct FakeFile
   std::optional<std::string> provenance; // PEP 740, at /integrity/<project>/<version>/<filename>/provenance
   ProvenanceKey provenance_key = ProvenanceKey::omitted;
   FileBehaviour behaviour = FileBehaviour::normal;
+  // The URL the listing gives for the file instead of the fake's own (another host).
+  std::optional<std::string> listed_url;
   // Range requests are answered from these bytes (same length), not from `content`.
   std::optional<std::string> range_content;
 

@@ -160,6 +160,24 @@ TEST_F(FaultTest, HungUpstreamNeverHoldsWhatIsCachedAndUncachedPagesAnswer504InT
   upstream.set_page_behaviour("unseen", PageBehaviour::json);
 }
 
+TEST_F(FaultTest, AListingCannotSendAirlockToAnotherHost)
+{
+  // 127.0.0.2 is loopback too: were Airlock to fetch from it, nothing would leave the machine.
+  auto elsewhere = old_file("elsewhere-1.0-py3-none-any.whl", 42);
+  elsewhere.listed_url = fmt::format("http://127.0.0.2:{}/packages/x/{}", upstream.port(), elsewhere.filename);
+  upstream.add_file("elsewhere", elsewhere);
+  const auto here = old_file("elsewhere-1.1-py3-none-any.whl", 43);
+  upstream.add_file("elsewhere", here);
+  start();
+  EXPECT_EQ(filenames(json_page("elsewhere")), std::vector<std::string>{here.filename});
+  const auto refused = http_get(port, file_url(elsewhere));
+  EXPECT_EQ(refused.status, 403u);
+  EXPECT_NE(refused.body.find("file URL on a host that is not allowed: 127.0.0.2"), std::string::npos)
+    << refused.body;
+  EXPECT_EQ(upstream.file_requests(elsewhere.filename), 0);
+  EXPECT_EQ(http_get(port, file_url(here)).status, 200u);
+}
+
 TEST_F(FaultTest, SlowDripIsRelayedWhileOtherRequestsAreServed)
 {
   auto drip = old_file("drip-1.0-py3-none-any.whl", 33, 30'000);
@@ -221,7 +239,7 @@ TEST_F(FaultTest, RedirectsAreFollowedAndLoopsRefused)
   EXPECT_NE(one_line(loop).find("redirects"), std::string::npos) << loop.body;
 }
 
-TEST_F(FaultTest, TlsFailureIsAClearGatewayError)
+TEST_F(FaultTest, TlsFailureIsAClear502)
 {
   upstream.add_file("tls", old_file("tls-1.0.tar.gz", 36));
   // The fake upstream speaks plain HTTP: the TLS handshake Airlock insists on fails.
@@ -230,8 +248,8 @@ TEST_F(FaultTest, TlsFailureIsAClearGatewayError)
   };
   start();
   const auto page = json_page("tls");
-  // The plain-HTTP fake never answers a ClientHello: the handshake times out (504).
-  EXPECT_EQ(page.status, 504u);
+  // The plain-HTTP fake reads the ClientHello as a bad request and hangs up.
+  EXPECT_EQ(page.status, 502u);
   EXPECT_NE(one_line(page).find("TLS handshake"), std::string::npos) << page.body;
   EXPECT_EQ(upstream.page_requests("tls"), 0) << "no request may go out over a failed handshake";
   EXPECT_EQ(http_get(port, "/-/health").status, 200u);

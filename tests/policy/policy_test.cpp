@@ -579,6 +579,24 @@ TEST(Policy, StateNames)
 }
 
 
+TEST(Policy, AFileOnAHostNotAllowedIsHeldWhateverItsAgeOrApproval)
+{
+  EXPECT_EQ(url_host("https://Files.PythonHosted.org/packages/a/b.whl"), "files.pythonhosted.org");
+  EXPECT_EQ(url_host("http://user@[::1]:8080/x"), "::1");
+  EXPECT_EQ(url_host("http://127.0.0.2:9/x"), "127.0.0.2");
+  EXPECT_EQ(url_host("not a url"), "");
+  Options options;
+  options.file_hosts = {"pypi.org", "files.pythonhosted.org"};
+  auto f = k_old;
+  f.url = "https://files.pythonhosted.org/packages/" + f.filename;
+  EXPECT_EQ(decide(f, {}, {}, {}, options).state, State::approved);
+  f.url = "https://evil.example/" + f.filename;
+  const auto approval = decision(DecisionAction::approve, "1.82.6", "", {f.sha256});
+  const auto verdict = decide(f, {}, {approval}, {}, options);
+  EXPECT_EQ(verdict.state, State::held);
+  EXPECT_EQ(verdict.reason, "file URL on a host that is not allowed: evil.example");
+}
+
 // --- advisories ------------------------------------------------------------------------------
 
 namespace advisory_tests {

@@ -16,6 +16,7 @@ using airlock::Seconds;
 using airlock::policy::OnUpstreamRemoval;
 using airlock::policy::Rule;
 using airlock::policy::RuleAction;
+using airlock::proxy::allowed_upstream_hosts;
 using airlock::proxy::Config;
 using airlock::proxy::load_config;
 using airlock::proxy::parse_config;
@@ -389,6 +390,23 @@ TEST(Config, ProvenanceAndAuthBadValues)
             "airlock.toml:2: provenance.trusted_root: must not be empty");
   EXPECT_EQ(problems_of("[auth]\nindex_requires_token = 1\n"),
             "airlock.toml:2: auth.index_requires_token: expected a boolean, got integer");
+}
+
+TEST(Config, UpstreamFileHosts)
+{
+  EXPECT_EQ(allowed_upstream_hosts(parse("").upstream),
+            (std::vector<std::string>{"pypi.org", "files.pythonhosted.org"}));
+  EXPECT_EQ(allowed_upstream_hosts(parse("[upstream]\nindex = \"https://Mirror.Example:8443/simple/\"\n").upstream),
+            (std::vector<std::string>{"mirror.example"}));
+  const auto listed = parse("[upstream]\nindex = \"http://127.0.0.1:9/simple/\"\n"
+                            "file_hosts = [\"Files.Example\", \"cdn.example\"]\n");
+  EXPECT_EQ(allowed_upstream_hosts(listed.upstream),
+            (std::vector<std::string>{"127.0.0.1", "files.example", "cdn.example"}));
+  EXPECT_EQ(problems_of("[upstream]\nfile_hosts = [\"https://files.example/\"]\n"),
+            "airlock.toml:2: upstream.file_hosts: \"https://files.example/\" is not a host name (as in "
+            "\"files.pythonhosted.org\")");
+  EXPECT_EQ(problems_of("[upstream]\nfile_hosts = [1]\n"),
+            "airlock.toml:2: upstream.file_hosts: expected an array of strings");
 }
 
 // --- [advisories] -----------------------------------------------------------------------

@@ -1,4 +1,6 @@
 #include "upstream/simple_parse.hpp"
+#include "upstream/upstream_client.hpp"
+#include "upstream/url.hpp"
 
 #include <airlock/policy/filename.hpp>
 
@@ -914,4 +916,24 @@ TEST(ParsePages, SurviveRandomDamage)
       }
     }
   }
+}
+
+// --- what the upstream client may fetch ------------------------------------------------------
+
+TEST(AdmitUrl, OnlyAllowedHostsAndNoDowngrade)
+{
+  using airlock::proxy::admit_url;
+  using airlock::proxy::parse_url;
+  const std::vector<std::string> allowed{"pypi.org", "files.pythonhosted.org"};
+  const auto url = [](std::string_view text) { return *parse_url(text); };
+  EXPECT_TRUE(admit_url(url("https://pypi.org/simple/x/"), nullptr, allowed));
+  EXPECT_TRUE(admit_url(url("https://FILES.pythonhosted.org/packages/x.whl"), nullptr, allowed));
+  const auto elsewhere = admit_url(url("https://evil.example/x.whl"), nullptr, allowed);
+  ASSERT_FALSE(elsewhere);
+  EXPECT_EQ(elsewhere.error(),
+            "refused https://evil.example/x.whl: the host evil.example is not an allowed upstream host");
+  const auto from = url("https://pypi.org/simple/x/");
+  EXPECT_TRUE(admit_url(url("https://files.pythonhosted.org/x"), &from, allowed));
+  EXPECT_FALSE(admit_url(url("http://pypi.org/simple/x/"), &from, allowed)) << "https never becomes http";
+  EXPECT_TRUE(admit_url(url("https://anywhere.example/"), nullptr, {})) << "no list: any host";
 }

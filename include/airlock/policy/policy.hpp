@@ -67,7 +67,14 @@ struct Options
   // only fast_track_min, when its provenance verified and comes from the baseline publisher.
   bool fast_track_fixes = false;
   Seconds fast_track_min = std::chrono::hours{24};
+  // The hosts a file's URL may name (lowercase): the index's and [upstream] file_hosts; a file
+  // elsewhere is held, as Airlock will not fetch it. Empty = any.
+  std::vector<std::string> file_hosts;
 };
+
+// The host of an absolute http(s) URL, lowercase, without userinfo, port or brackets; "" when
+// the URL has none.
+std::string url_host(std::string_view url);
 
 // The time a file's age counts from: upstream's upload-time, else when Airlock first saw it;
 // from first sight for a backdated file (one that claimed to predate what Airlock had seen).

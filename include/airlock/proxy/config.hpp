@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace airlock::proxy {
 
@@ -29,7 +30,14 @@ struct UpstreamOptions
   std::string index = "https://pypi.org/simple/"; // must end with '/'
   Seconds timeout = std::chrono::seconds{10}; // a page request in all; a file download per read
   Seconds refresh = std::chrono::minutes{10};
+  // Where listings may send Airlock for files and provenance, besides the index's own host;
+  // empty = files.pythonhosted.org for pypi.org, else the index's host alone.
+  std::vector<std::string> file_hosts;
 };
+
+// The hosts Airlock may fetch from (lowercase): the index's, and [upstream] file_hosts or
+// their default.
+std::vector<std::string> allowed_upstream_hosts(const UpstreamOptions& upstream);
 
 struct ProvenanceOptions
 {
