@@ -1,9 +1,11 @@
-// /files/: an approved file from the cache (sendfile), or relayed from upstream while hashed,
-// its last bytes held until the sha256 matches; PEP 658 metadata the same way.
+// /files/: an approved file from the cache (sendfile, a single byte range if asked), or relayed
+// from upstream while hashed, its last bytes held until the sha256 matches; PEP 658 metadata
+// the same way.
 #include "files/files.hpp"
 
 #include "pages/project_index.hpp"
 #include "upstream/upstream_client.hpp"
+#include "http/ranges.hpp"
 #include "http/writer.hpp"
 
 #include <airlock/policy/policy.hpp>
@@ -46,19 +48,48 @@ wait_writable(tcp::socket& socket)
   co_return !std::get<0>(std::get<0>(result));
 }
 
-// The header of a file's 200: its bytes are named by their sha256, so they never change.
+// A file's strong ETag: its bytes are named by their sha256, so they never change.
+std::string
+file_etag(const Sha256& sha256)
+{
+  return "\"" + sha256.hex() + "\"";
+}
+
+// The header fields of a file's 200 and 206.
+std::string
+file_fields(const Sha256& sha256, std::string_view content_type)
+{
+  std::string fields;
+  fields.reserve(200);
+  fields += "Content-Type: ";
+  fields += content_type;
+  fields += "\r\nETag: ";
+  fields += file_etag(sha256);
+  fields += "\r\nCache-Control: max-age=365000000, immutable, public\r\n";
+  return fields;
+}
+
+// The header of a file's 200.
 std::string
 file_head(Exchange& exchange, const Sha256& sha256, std::string_view content_type,
           std::optional<std::uint64_t> length)
 {
-  std::string fields;
-  fields.reserve(160);
-  fields += "Content-Type: ";
-  fields += content_type;
-  fields += "\r\nETag: \"";
-  fields += sha256.hex();
-  fields += "\"\r\nCache-Control: max-age=365000000, immutable, public\r\n";
-  return prepare_head(exchange, http::status::ok, fields, length);
+  return prepare_head(exchange, http::status::ok, file_fields(sha256, content_type), length);
+}
+
+// The part of a stored file a request asks for (RFC 9110 14.2): one Range field, under an
+// If-Range, if any, that names this file's ETag. Two Range fields are a list of ranges: whole.
+RangeDecision
+requested_range(const Request& request, const Sha256& sha256, std::uint64_t size)
+{
+  if (request.count(http::field::range) != 1) {
+    return {};
+  }
+  if (const auto if_range = request.find(http::field::if_range);
+      if_range != request.end() && !if_range_matches(if_range->value(), file_etag(sha256))) {
+    return {};
+  }
+  return decide_range(request[http::field::range], size);
 }
 
 // Aborts a response mid-body: the client sees a truncated transfer, never a complete one.
@@ -242,9 +273,31 @@ Awaitable<void>
 FileService::serve_open_blob(Exchange& exchange, const Sha256& sha256, const storage::OpenBlob& blob,
                              std::string_view content_type)
 {
-  const std::string header = file_head(exchange, sha256, content_type, blob.size);
+  // Ranges are served only here, from verified bytes in the store; a relay from upstream
+  // answers 200 with the whole file, as RFC 9110 14.2 allows.
+  const RangeDecision range = requested_range(exchange.request, sha256, blob.size);
+  if (range.answer == RangeAnswer::unsatisfiable) {
+    co_await send_prepared(exchange, http::status::range_not_satisfiable,
+                           fmt::format("Content-Range: bytes */{}\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                                       "Cache-Control: no-store\r\n",
+                                       blob.size),
+                           "range not satisfiable\n");
+    co_return;
+  }
+  std::string fields = file_fields(sha256, content_type);
+  fields += "Accept-Ranges: bytes\r\n";
+  std::uint64_t first = 0;
+  std::uint64_t length = blob.size;
+  auto status = http::status::ok;
+  if (range.answer == RangeAnswer::part) {
+    fields += fmt::format("Content-Range: bytes {}-{}/{}\r\n", range.first, range.last, blob.size);
+    first = range.first;
+    length = range.last - range.first + 1;
+    status = http::status::partial_content;
+  }
+  const std::string header = prepare_head(exchange, status, fields, length);
   // MSG_MORE: the header waits for the first bytes of the file and leaves with them.
-  const bool body_follows = !exchange.head && blob.size > 0;
+  const bool body_follows = !exchange.head && length > 0;
   const std::string_view nothing_else;
   if (!co_await write_now(exchange, header, nothing_else, body_follows) || exchange.head) {
     co_return;
@@ -254,9 +307,10 @@ FileService::serve_open_blob(Exchange& exchange, const Sha256& sha256, const sto
   if (!socket.native_non_blocking()) {
     socket.native_non_blocking(true); // sessions' sockets already are: no ioctl per download
   }
-  off_t offset = 0;
-  while (static_cast<std::uint64_t>(offset) < blob.size) {
-    const auto remaining = blob.size - static_cast<std::uint64_t>(offset);
+  auto offset = static_cast<off_t>(first);
+  const std::uint64_t end = first + length;
+  while (static_cast<std::uint64_t>(offset) < end) {
+    const auto remaining = end - static_cast<std::uint64_t>(offset);
     const ssize_t sent = ::sendfile(socket.native_handle(), blob.fd.get(), &offset,
                                     static_cast<size_t>(std::min<std::uint64_t>(remaining, 1ULL << 30)));
     if (sent > 0) {

@@ -23,7 +23,8 @@ class Writer;
 
 // Serves approved files from the blob store; on a miss, one request per file fetches it from
 // upstream, relaying it to its client while hashing, and keeps it only when the sha256 matches.
-// A client never receives the last byte of a file whose hash is wrong. Thread-safe.
+// A client never receives the last byte of a file whose hash is wrong. Only stored files answer
+// a Range (206/416); a file on its way from upstream is sent whole. Thread-safe.
 class FileService
 {
 public:
@@ -45,6 +46,7 @@ private:
   // A blob to send, from the open-file cache or opened now; null when the store lacks it.
   std::shared_ptr<const storage::OpenBlob> open_blob(const Sha256& sha256);
   Awaitable<void> serve_blob(Exchange& exchange, const Sha256& sha256, std::string_view content_type);
+  // Sends a stored blob: 200 with all of it, or 206 or 416 for a Range (under If-Range).
   Awaitable<void> serve_open_blob(Exchange& exchange, const Sha256& sha256, const storage::OpenBlob& blob,
                                   std::string_view content_type);
   // `lead` is held until the fetched blob is indexed (or the fetch failed).

@@ -67,8 +67,8 @@ public:
 private:
   static constexpr std::array<double, 14> k_buckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                                        0.1,    0.25,  0.5,    1,     2.5,   5,     10};
-  static constexpr std::array<unsigned, 18> k_statuses = {200, 206, 301, 302, 304, 400, 401, 403, 404,
-                                                          405, 406, 409, 413, 431, 500, 502, 503, 0};
+  static constexpr std::array<unsigned, 19> k_statuses = {200, 206, 301, 302, 304, 400, 401, 403, 404, 405,
+                                                          406, 409, 413, 416, 431, 500, 502, 503, 0};
   static constexpr std::size_t k_routes = static_cast<std::size_t>(Route::count);
 
   struct PerRoute
