@@ -492,6 +492,10 @@ Server::Impl::handle(Exchange& exchange)
     }
     co_return;
   }
+  if (!segments.empty() && segments[0] == "pypi") {
+    co_await simple.legacy_json(exchange, std::span(segments).subspan(1));
+    co_return;
+  }
   if (segments.size() >= 3 && segments[0] == "snapshots" && segments[2] == "simple") {
     co_await simple.snapshot(exchange, std::span(segments).subspan(1));
     co_return;

@@ -26,6 +26,8 @@ to_string(Route route)
     return "health";
   case Route::metrics:
     return "metrics";
+  case Route::legacy_json:
+    return "legacy_json";
   case Route::other:
   case Route::count:
     break;

@@ -20,6 +20,7 @@ enum class Route : std::uint8_t {
   api,
   health,
   metrics,
+  legacy_json,
   other,
   count
 };

@@ -3,6 +3,7 @@
 #include "pages/project_index.hpp"
 
 #include "pages/facts.hpp"
+#include "pages/legacy_json.hpp"
 #include "upstream/upstream_client.hpp"
 #include "http/writer.hpp"
 
@@ -67,6 +68,8 @@ gzip_compress(std::string_view body)
   return result == Z_STREAM_END ? out : std::string();
 }
 
+} // namespace
+
 RenderedPage
 make_page(std::string body)
 {
@@ -82,8 +85,6 @@ make_page(std::string body)
   page.body = std::move(body);
   return page;
 }
-
-} // namespace
 
 std::vector<std::size_t>
 served_files(const storage::Listing& listing, const std::vector<policy::Verdict>& verdicts, Withhold withhold,
@@ -187,6 +188,13 @@ render_view(const storage::Listing& listing, const policy::ProjectContext& conte
   page.provenance_urls = provenance_urls;
   view.html = make_page(render_project_html(page));
   view.json = make_page(render_project_json(page));
+  if (withhold == Withhold::unless_approved) {
+    // Rendered with the pages, from the same files, so it is exactly as fresh and as filtered.
+    if (auto legacy = render_legacy_project(listing.project.name, served_records); !legacy.empty()) {
+      view.legacy_json = make_page(std::move(legacy));
+    }
+    view.files = std::move(served_records);
+  }
   view.valid_until = valid_until;
   return view;
 }

@@ -32,11 +32,18 @@ struct RenderedPage
   std::string gzip_etag; // differs per encoding (RFC 9110 8.8.3)
 };
 
+// Builds a RenderedPage of `body`: its ETag, and its gzip when that is smaller.
+RenderedPage make_page(std::string body);
+
 // What /simple/<project>/ serves until `valid_until`: the approved files, rendered once.
 struct ProjectView
 {
   RenderedPage html;
   RenderedPage json;
+  // Of the live index only (snapshots serve none): /pypi/<project>/json, empty when no file is
+  // served, and the served files, which /pypi/<project>/<version>/json is rendered from.
+  RenderedPage legacy_json;
+  std::vector<storage::FileRecord> files;
   Time valid_until{};
   // Every file's verdict by verdict_key(filename, sha256), decided with the pages: downloads
   // read it instead of deciding again, and it is exactly as fresh as the pages.

@@ -1,7 +1,8 @@
 #pragma once
 
 // Private to proxy/: the Simple API's routes: /simple/ and its project pages, the frozen pages
-// under /snapshots/<name>/simple/, and PEP 740 provenance under /integrity/.
+// under /snapshots/<name>/simple/, PEP 740 provenance under /integrity/, and PyPI's legacy JSON
+// API under /pypi/, rendered with the project pages.
 
 #include "http/exchange.hpp"
 #include "pages/project_index.hpp"
@@ -29,6 +30,10 @@ public:
   Awaitable<void> snapshot(Exchange& exchange, std::span<const std::string_view> segments);
   // GET /integrity/<project>/<version>/<filename>/provenance: what Airlock verified, else 404.
   Awaitable<void> provenance(Exchange& exchange, std::string_view project, std::string_view filename);
+
+  // GET /pypi/<segments...>: <project> "json" or <project> <version> "json", PyPI's legacy JSON
+  // of the approved files; redirects a non-normalized name; 404 when nothing is approved.
+  Awaitable<void> legacy_json(Exchange& exchange, std::span<const std::string_view> segments);
 
 private:
   Awaitable<void> send_page(Exchange& exchange, const ProjectView& view);
