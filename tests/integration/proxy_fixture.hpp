@@ -11,6 +11,7 @@
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include <filesystem>
 #include <functional>
@@ -31,6 +32,28 @@ same_bytes(const std::string& got, const std::string& expected)
   }
   return ::testing::AssertionFailure() << "bytes differ: got " << got.size() << " bytes, expected "
                                        << expected.size() << (got.size() < 200 ? ": " + got : std::string());
+}
+
+// The inflated bytes of a gzip body.
+inline std::string
+gunzip(const std::string& data)
+{
+  z_stream stream{};
+  EXPECT_EQ(inflateInit2(&stream, 15 + 16), Z_OK);
+  std::string out;
+  char buffer[65536];
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  stream.avail_in = static_cast<uInt>(data.size());
+  int result = Z_OK;
+  while (result == Z_OK) {
+    stream.next_out = reinterpret_cast<Bytef*>(buffer);
+    stream.avail_out = sizeof(buffer);
+    result = inflate(&stream, Z_NO_FLUSH);
+    out.append(buffer, sizeof(buffer) - stream.avail_out);
+  }
+  EXPECT_EQ(result, Z_STREAM_END);
+  inflateEnd(&stream);
+  return out;
 }
 
 class ProxyTest : public ::testing::Test

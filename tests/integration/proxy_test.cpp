@@ -3,7 +3,6 @@
 #include "proxy_fixture.hpp"
 
 #include <fmt/format.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <future>
@@ -46,28 +45,6 @@ TEST_F(ProxyTest, ServesJsonAndHtmlWithRewrittenUrlsSizeAndUploadTime)
   EXPECT_NE(html.body.find("#sha256=" + file.sha256().hex()), std::string::npos);
   EXPECT_NE(html.body.find("data-requires-python=\"&gt;=3.8\""), std::string::npos);
   EXPECT_EQ(upstream.page_requests("alpha"), 1) << "the second representation came from the same listing";
-}
-
-// The inflated bytes of a gzip body.
-std::string
-gunzip(const std::string& data)
-{
-  z_stream stream{};
-  EXPECT_EQ(inflateInit2(&stream, 15 + 16), Z_OK);
-  std::string out;
-  char buffer[65536];
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  stream.avail_in = static_cast<uInt>(data.size());
-  int result = Z_OK;
-  while (result == Z_OK) {
-    stream.next_out = reinterpret_cast<Bytef*>(buffer);
-    stream.avail_out = sizeof(buffer);
-    result = inflate(&stream, Z_NO_FLUSH);
-    out.append(buffer, sizeof(buffer) - stream.avail_out);
-  }
-  EXPECT_EQ(result, Z_STREAM_END);
-  inflateEnd(&stream);
-  return out;
 }
 
 TEST_F(ProxyTest, PagesAreGzippedOnceForClientsThatAcceptItAndFilesNever)
