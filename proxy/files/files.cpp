@@ -193,11 +193,14 @@ FileService::serve(Exchange& exchange, std::string_view sha256_hex, std::string_
                                     ? "a reviewer decides whether it stays blocked"
                                     : fmt::format("a reviewer can release it early with: airlock approve {} {}",
                                                   file->project, file->version.empty() ? "VERSION" : file->version);
-    co_await send_text(exchange, http::status::forbidden,
-                       fmt::format("{} is not served: {}. Ask your Airlock reviewers ({}; `airlock status {}` "
-                                   "shows why).",
-                                   file->filename, why, next_step, file->project),
-                       "Forbidden (" + why + ")");
+    // An advisory's block leads with its id ("advisory MAL-2026-2144: ..."): scripts match it.
+    const std::string body =
+      verdict.state == policy::State::blocked && verdict.reason.starts_with("advisory ")
+        ? fmt::format("{}. {} is not served. Ask your Airlock reviewers ({}; `airlock status {}` shows why).",
+                      verdict.reason, file->filename, next_step, file->project)
+        : fmt::format("{} is not served: {}. Ask your Airlock reviewers ({}; `airlock status {}` shows why).",
+                      file->filename, why, next_step, file->project);
+    co_await send_text(exchange, http::status::forbidden, body, "Forbidden (" + why + ")");
     co_return;
   }
   if (metadata) {
