@@ -94,13 +94,10 @@ SimpleRoutes::project(Exchange& exchange, std::string_view raw_name, bool traili
     co_await send_page(exchange, *view);
     co_return;
   }
-  auto view = co_await m_index.project(name);
-  if (!view) {
-    exchange.outcome = "failed";
-    co_await send_text(exchange, static_cast<http::status>(view.error().status), view.error().message);
-    co_return;
+  const auto view = co_await live_view(exchange, name);
+  if (view) {
+    co_await send_page(exchange, *view);
   }
-  co_await send_page(exchange, **view);
 }
 
 Awaitable<void>
@@ -147,6 +144,18 @@ SimpleRoutes::provenance(Exchange& exchange, std::string_view project, std::stri
   co_await send(exchange, response);
 }
 
+Awaitable<std::shared_ptr<const ProjectView>>
+SimpleRoutes::live_view(Exchange& exchange, const std::string& name)
+{
+  auto view = co_await m_index.project(name);
+  if (!view) {
+    exchange.outcome = "failed";
+    co_await send_text(exchange, static_cast<http::status>(view.error().status), view.error().message);
+    co_return nullptr;
+  }
+  co_return std::move(*view);
+}
+
 Awaitable<void>
 SimpleRoutes::send_page(Exchange& exchange, const ProjectView& view)
 {
@@ -190,13 +199,11 @@ SimpleRoutes::legacy_json(Exchange& exchange, std::span<const std::string_view> 
     co_await send_redirect(exchange, http::status::moved_permanently, location);
     co_return;
   }
-  auto view = co_await m_index.project(name);
+  const auto view = co_await live_view(exchange, name);
   if (!view) {
-    exchange.outcome = "failed";
-    co_await send_text(exchange, static_cast<http::status>(view.error().status), view.error().message);
     co_return;
   }
-  const ProjectView& project = **view;
+  const ProjectView& project = *view;
   if (project.legacy_json.body.empty()) {
     co_await send_text(exchange, http::status::not_found, fmt::format("not found: no file of {} is approved", name));
     co_return;

@@ -36,6 +36,8 @@ public:
   Awaitable<void> legacy_json(Exchange& exchange, std::span<const std::string_view> segments);
 
 private:
+  // The live view of a project; nullptr once the failure (404, 502, 504) has been answered.
+  Awaitable<std::shared_ptr<const ProjectView>> live_view(Exchange& exchange, const std::string& name);
   Awaitable<void> send_page(Exchange& exchange, const ProjectView& view);
 
   storage::Store& m_store;
