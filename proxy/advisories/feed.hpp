@@ -36,6 +36,8 @@ struct LoadedFeed
 // Reads every .json record and .zip of records under `dirs` (recursively); a directory that
 // does not exist is skipped. Never throws for bad content: problems are collected.
 LoadedFeed load_feed(const std::vector<std::filesystem::path>& dirs);
+// What the record files under `dirs` are now (names, sizes, mtimes), to notice a change cheaply.
+std::string feed_fingerprint(const std::vector<std::filesystem::path>& dirs);
 
 // Checks that `bytes` are an OSV record or a zip of records, and keeps them in `dir` (the data
 // directory's advisories/), named by their sha256, durably. Errors are one line.
@@ -108,8 +110,6 @@ private:
   // Audits, once per file, each release the fast track approved (advisory-fast-track).
   void audit_fast_tracks();
   Awaitable<void> watch();
-  // What the directories hold now (names, sizes, mtimes), to notice a change cheaply.
-  std::string fingerprint() const;
 
   const Clock& m_clock;
   storage::Store& m_store;
