@@ -1,7 +1,8 @@
 // Matching OSV records against versions (ranges in PEP 440 order, each record's versions
-// parsed once) and the per-project index of the records in force.
+// parsed once), the per-project index of the records in force, and which of them block a file.
 
 #include <airlock/policy/advisory.hpp>
+#include <airlock/policy/policy.hpp>
 
 #include <algorithm>
 #include <deque>
@@ -269,6 +270,30 @@ Advisories::newest_modified(Time now) const
     }
   }
   return newest;
+}
+
+std::vector<const Advisory*>
+blocking_advisories(const storage::FileRecord& file, const ProjectContext& project, Severity block_severity)
+{
+  std::vector<const Advisory*> out;
+  if (project.advisories.empty()) {
+    return out;
+  }
+  const auto version = Version::parse(file.version);
+  for (const auto& match : project.advisories) {
+    const Advisory& advisory = *match.advisory;
+    const bool blocks = advisory.malicious
+                        || (!project.frozen && block_severity != Severity::none && advisory.severity >= block_severity);
+    if (!blocks || !match.matches(version, file.version)) {
+      continue;
+    }
+    if (match.only != nullptr
+        && !std::binary_search(match.only->begin(), match.only->end(), storage::FileKey{file.filename, file.sha256})) {
+      continue;
+    }
+    out.push_back(&advisory);
+  }
+  return out;
 }
 
 } // namespace airlock::policy

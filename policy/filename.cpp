@@ -2,6 +2,8 @@
 // parsing, and which filenames are safe to store and serve.
 
 #include <airlock/policy/filename.hpp>
+#include <airlock/policy/policy.hpp>
+#include <airlock/util/text.hpp>
 
 #include "ascii.hpp"
 
@@ -231,6 +233,25 @@ is_safe_filename(std::string_view filename)
     }
   }
   return true;
+}
+
+std::string
+url_host(std::string_view url)
+{
+  const auto scheme = url.find("://");
+  if (scheme == std::string_view::npos) {
+    return {};
+  }
+  auto authority = url.substr(scheme + 3);
+  authority = authority.substr(0, authority.find_first_of("/?#"));
+  if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
+    authority.remove_prefix(at + 1);
+  }
+  if (authority.starts_with('[')) {
+    const auto close = authority.find(']');
+    return close == std::string_view::npos ? std::string() : lowercase(authority.substr(1, close - 1));
+  }
+  return lowercase(authority.substr(0, authority.find(':')));
 }
 
 } // namespace airlock::policy

@@ -157,49 +157,6 @@ covering_decision(std::span<const storage::Decision> decisions, const storage::F
   return approval;
 }
 
-std::string
-url_host(std::string_view url)
-{
-  const auto scheme = url.find("://");
-  if (scheme == std::string_view::npos) {
-    return {};
-  }
-  auto authority = url.substr(scheme + 3);
-  authority = authority.substr(0, authority.find_first_of("/?#"));
-  if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
-    authority.remove_prefix(at + 1);
-  }
-  if (authority.starts_with('[')) {
-    const auto close = authority.find(']');
-    return close == std::string_view::npos ? std::string() : lowercase(authority.substr(1, close - 1));
-  }
-  return lowercase(authority.substr(0, authority.find(':')));
-}
-
-std::vector<const Advisory*>
-blocking_advisories(const storage::FileRecord& file, const ProjectContext& project, Severity block_severity)
-{
-  std::vector<const Advisory*> out;
-  if (project.advisories.empty()) {
-    return out;
-  }
-  const auto version = Version::parse(file.version);
-  for (const auto& match : project.advisories) {
-    const Advisory& advisory = *match.advisory;
-    const bool blocks = advisory.malicious
-                        || (!project.frozen && block_severity != Severity::none && advisory.severity >= block_severity);
-    if (!blocks || !match.matches(version, file.version)) {
-      continue;
-    }
-    if (match.only != nullptr
-        && !std::binary_search(match.only->begin(), match.only->end(), storage::FileKey{file.filename, file.sha256})) {
-      continue;
-    }
-    out.push_back(&advisory);
-  }
-  return out;
-}
-
 namespace {
 
 std::string
